@@ -1,0 +1,99 @@
+"""Argument checks shared by the core and the physics plugins.
+
+One small function per kind of argument. Each checks, normalises and returns
+the value; a wrong type raises ``TypeError`` and a wrong value raises
+``ValueError`` naming the argument, what is allowed and what it got.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+__all__ = [
+    "check_positive_float",
+    "check_positive_int",
+    "check_nonnegative_float",
+    "check_points",
+    "check_finite_tensor",
+    "check_choice",
+]
+
+
+def check_positive_float(name: str, value) -> float:
+    """Return ``value`` as a float, requiring a finite number > 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return value
+
+
+def check_nonnegative_float(name: str, value) -> float:
+    """Return ``value`` as a float, requiring a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return value
+
+
+def check_positive_int(name: str, value) -> int:
+    """Return ``value`` as an int, requiring an integer >= 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value}")
+    return int(value)
+
+
+def check_choice(name: str, value, allowed) -> str:
+    """Return ``value`` if it is one of ``allowed`` (strings)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
+    return value
+
+
+def check_points(name: str, points, allow_empty: bool = False) -> np.ndarray:
+    """Return point locations as a float64 ``(n, 2)`` array of ``(x, z)`` [m].
+
+    Raises
+    ------
+    TypeError
+        If ``points`` cannot be read as numbers.
+    ValueError
+        If the shape is not ``(n, 2)``, a value is not finite, or the set is
+        empty and ``allow_empty`` is false.
+    """
+    if isinstance(points, torch.Tensor):
+        points = points.detach().cpu().numpy()
+    try:
+        array = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be an (n, 2) array of (x, z) in metres") from error
+    if array.ndim == 1 and array.shape[0] == 2:
+        array = array[None, :]
+    if array.ndim != 2 or array.shape[1] != 2:
+        raise ValueError(f"{name} must have shape (n, 2) of (x, z) in metres, got {array.shape}")
+    if array.shape[0] == 0 and not allow_empty:
+        raise ValueError(f"{name} must hold at least one point, got an empty array")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must hold finite coordinates, got NaN or inf")
+    return array
+
+
+def check_finite_tensor(name: str, tensor: torch.Tensor) -> torch.Tensor:
+    """Require a floating-point tensor with finite values."""
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
+    if not tensor.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {tensor.dtype}")
+    if not bool(torch.isfinite(tensor).all()):
+        raise ValueError(f"{name} must be finite everywhere, got NaN or inf")
+    return tensor
