@@ -121,6 +121,16 @@ class PhysicsOperator(nn.Module):
         return Data.from_clean(clean, relative_error=relative_error, noise_floor=noise_floor,
                                seed=seed, add_noise=add_noise)
 
+    @classmethod
+    def example_case(cls):
+        """A tiny float64 ``(operator, model)`` pair for the shared plugin tests.
+
+        ``tests/test_all_physics.py`` runs the dot test, Taylor test and
+        gradient check on it for every registered plugin, so a new plugin is
+        tested like the built-in ones. Keep it small (well under a second).
+        """
+        raise NotImplementedError(f"{cls.__name__} provides no example_case()")
+
     #: Name of the physical property the operator inverts for (set last in the
     #: class body so that it does not shadow the builtin ``property`` above).
     property = ""
