@@ -19,6 +19,7 @@ __all__ = [
     "check_points",
     "check_finite_tensor",
     "check_choice",
+    "check_seed",
 ]
 
 
@@ -97,3 +98,12 @@ def check_finite_tensor(name: str, tensor: torch.Tensor) -> torch.Tensor:
     if not bool(torch.isfinite(tensor).all()):
         raise ValueError(f"{name} must be finite everywhere, got NaN or inf")
     return tensor
+
+
+def check_seed(name: str, value) -> int:
+    """Return a random seed as an int, requiring an integer in ``[0, 2**63)``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if not 0 <= value < 2**63:
+        raise ValueError(f"{name} must be an integer in [0, 2**63), got {value}")
+    return int(value)
