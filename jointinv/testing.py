@@ -70,7 +70,9 @@ def taylor_test(operator, model: torch.Tensor, direction=None, steps=None, seed:
     floor *= max(float(f0.norm()), 1e-300)
     orders = np.log10(table[:-1, 2] / table[1:, 2]) / np.log10(table[:-1, 0] / table[1:, 0])
     if not (np.any(orders >= min_order) or np.all(table[:, 2] <= floor)):
-        raise AssertionError(f"Taylor test failed: (h, |dF|, |dF - hJv|) =\n{table}\norders {orders}")
+        raise AssertionError(
+            f"Taylor test failed: (h, |dF|, |dF - hJv|) =\n{table}\norders {orders}"
+        )
     return table
 
 

@@ -1,0 +1,74 @@
+"""Small vector helpers on dicts of tensors and a matrix-free conjugate gradient."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["dot", "axpy", "scale", "norm", "conjugate_gradient", "power_iteration"]
+
+
+def dot(a: dict, b: dict) -> float:
+    """``sum_k <a_k, b_k>``."""
+    return float(sum((a[k] * b[k]).sum() for k in a))
+
+
+def axpy(alpha: float, x: dict, y: dict) -> dict:
+    """``alpha * x + y``."""
+    return {k: alpha * x[k] + y[k] for k in y}
+
+
+def scale(alpha: float, x: dict) -> dict:
+    """``alpha * x``."""
+    return {k: alpha * v for k, v in x.items()}
+
+
+def norm(x: dict) -> float:
+    """Euclidean norm over all entries."""
+    return dot(x, x) ** 0.5
+
+
+def conjugate_gradient(apply, rhs: dict, max_iterations: int = 20, tolerance: float = 1e-2):
+    """Solve ``A x = rhs`` for symmetric positive (semi-)definite ``A`` given as ``apply``.
+
+    Stops when ``||r|| <= tolerance * ||rhs||`` (an inexact Newton step, as in
+    SimPEG's ``InexactGaussNewton``) or after ``max_iterations``; stops early on
+    a direction of non-positive curvature. Returns ``(x, iterations)``.
+    """
+    x = {k: torch.zeros_like(v) for k, v in rhs.items()}
+    r = dict(rhs)
+    p = dict(r)
+    rr = dot(r, r)
+    stop = (tolerance**2) * rr
+    iterations = 0
+    for iterations in range(1, max_iterations + 1):
+        ap = apply(p)
+        curvature = dot(p, ap)
+        if curvature <= 0:
+            if iterations == 1:
+                x = dict(rhs)  # fall back to steepest descent
+            break
+        alpha = rr / curvature
+        x = axpy(alpha, p, x)
+        r = axpy(-alpha, ap, r)
+        rr_new = dot(r, r)
+        if rr_new <= stop:
+            break
+        p = axpy(rr_new / rr, p, r)
+        rr = rr_new
+    return x, iterations
+
+
+def power_iteration(apply, like: torch.Tensor, iterations: int = 4, seed: int = 0) -> float:
+    """Estimate the largest eigenvalue of a symmetric positive operator ``apply``."""
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    x = torch.randn(like.shape, generator=generator, dtype=torch.float64).to(like)
+    x = x / x.norm()
+    value = 0.0
+    for _ in range(iterations):
+        y = apply(x)
+        value = float((x * y).sum())
+        y_norm = float(y.norm())
+        if y_norm == 0:
+            return 0.0
+        x = y / y_norm
+    return value
