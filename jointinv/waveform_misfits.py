@@ -26,10 +26,10 @@ from .validation import check_choice, check_finite_tensor, check_positive_float
 __all__ = [
     "WAVEFORM_MISFITS",
     "correlation_misfit",
-    "envelope",
     "envelope_misfit",
     "get_waveform_misfit",
     "l2_misfit",
+    "squared_envelope",
 ]
 
 
@@ -78,7 +78,7 @@ def l2_misfit(predicted: torch.Tensor, observed) -> torch.Tensor:
     return 0.5 * (residual**2).sum()
 
 
-def envelope(traces: torch.Tensor) -> torch.Tensor:
+def squared_envelope(traces: torch.Tensor) -> torch.Tensor:
     r"""Squared Hilbert envelope :math:`e^2 = d^2 + \mathcal{H}\{d\}^2` along the last axis.
 
     The analytic signal ``d + i H{d}`` is formed in the frequency domain
@@ -101,7 +101,7 @@ def envelope(traces: torch.Tensor) -> torch.Tensor:
 def envelope_misfit(predicted: torch.Tensor, observed, power: float = 1.0) -> torch.Tensor:
     r"""Envelope misfit :math:`\tfrac12 \sum_i (e_{p,i}^{q} - e_{o,i}^{q})^2`.
 
-    :math:`e` is the Hilbert envelope (:func:`envelope`), computed per trace,
+    :math:`e` is the Hilbert envelope of each trace (see :func:`squared_envelope`),
     and :math:`q` is ``power``. Envelopes are non-negative unimodal bumps
     around each arrival, so a time shift of the prediction raises the misfit
     monotonically until the bumps stop overlapping — the wavelet's phase
@@ -130,8 +130,8 @@ def envelope_misfit(predicted: torch.Tensor, observed, power: float = 1.0) -> to
     """
     values, _ = _observed_tensor(predicted, observed)
     power = check_positive_float("power", power)
-    energy_predicted = envelope(predicted)
-    energy_observed = envelope(values)
+    energy_predicted = squared_envelope(predicted)
+    energy_observed = squared_envelope(values)
     if power < 2.0:
         epsilon_squared = (1e-6) ** 2 * float(energy_observed.max())
         if epsilon_squared == 0.0:

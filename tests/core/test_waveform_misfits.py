@@ -11,10 +11,10 @@ from jointinv import Data
 from jointinv.testing import gradient_check, random_like
 from jointinv.waveform_misfits import (
     correlation_misfit,
-    envelope,
     envelope_misfit,
     get_waveform_misfit,
     l2_misfit,
+    squared_envelope,
 )
 
 DT = 0.002  # s
@@ -49,7 +49,7 @@ def test_envelope_of_a_modulated_cosine_is_its_modulation():
     time = torch.arange(1000, dtype=torch.float64) * DT
     modulation = torch.exp(-(((time - 1.0) / 0.2) ** 2))
     trace = modulation * torch.cos(2 * math.pi * 40.0 * time)
-    assert torch.allclose(envelope(trace).sqrt(), modulation, atol=1e-3)
+    assert torch.allclose(squared_envelope(trace).sqrt(), modulation, atol=1e-3)
 
 
 def test_correlation_ignores_amplitude(traces):
