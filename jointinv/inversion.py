@@ -33,13 +33,33 @@ def _check_model_like(name, model, operator):
     return operator.check_model(model).detach()
 
 
+def _variable_bounds(map, bounds, initial_model):
+    """Bounds of the inversion variable from property bounds ``(low, high)``."""
+    if bounds is None:
+        bounds = (None, 100.0 * float(initial_model.max())) if map.name == "reciprocal" \
+            else (None, None)
+    if not isinstance(bounds, (tuple, list)) or len(bounds) != 2:
+        raise TypeError(f"bounds must be a (lower, upper) pair of floats or None, got {bounds!r}")
+    low, high = bounds
+    if low is not None and high is not None and not low < high:
+        raise ValueError(f"bounds must satisfy lower < upper, got {bounds!r}")
+    if map.name != "reciprocal":
+        return low, high
+    for value in (low, high):
+        if value is not None and value <= 0:
+            raise ValueError(f"bounds of a reciprocal-mapped property must be > 0, got {bounds!r}")
+    # m = 1 / property: the order flips
+    return (None if high is None else 1.0 / high), (None if low is None else 1.0 / low)
+
+
 def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *,
            solver: str = "gauss_newton", name: str | None = None, map=None,
            reference_model: torch.Tensor | None = None, alpha_s: float = 1e-3,
            alpha_x: float = 1.0, alpha_z: float = 1.0, beta: float | None = None,
            beta0_ratio: float = 1.0, cooling_factor: float = 2.0, cooling_rate: int = 1,
            chi_factor: float = 1.0, max_iterations: int = 20, cg_max_iterations: int = 20,
-           sensitivity_weighting: bool = False, lr: float | None = None,
+           sensitivity_weighting: bool = False, bounds: tuple | None = None,
+           lr: float | None = None,
            true_model: torch.Tensor | None = None, progress: bool = True) -> InversionResult:
     """Invert ``data`` for a cell model with Tikhonov regularization.
 
@@ -71,6 +91,11 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
     sensitivity_weighting : bool
         Weight the regularization by normalised sensitivities (SimPEG's
         ``UpdateSensitivityWeights``), computed once at the initial model.
+    bounds : (float or None, float or None), optional
+        Lower and upper bounds of the property (e.g. velocity [m/s]) for the
+        projected Gauss-Newton solver. With the reciprocal map (slowness) the
+        default upper velocity bound is 100 times the fastest initial velocity,
+        which keeps slowness positive.
     progress : bool
         Show a progress bar.
 
@@ -103,10 +128,11 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
         problem.betas = {name: check_positive_float("beta", beta)}
 
     if solver == "gauss_newton":
-        lower = {name: 0.0} if misfit.map.name == "reciprocal" else None
+        lower, upper = _variable_bounds(misfit.map, bounds, initial_model)
         models, history = gauss_newton(problem, {name: m0}, max_iterations=max_iterations,
                                        cooling_factor=cooling_factor, cooling_rate=cooling_rate,
-                                       cg_max_iterations=cg_max_iterations, lower=lower,
+                                       cg_max_iterations=cg_max_iterations,
+                                       lower={name: lower}, upper={name: upper},
                                        progress=progress)
     else:
         models, history = optimize(problem, {name: Cells(m0)}, optimizer=solver, lr=lr,

@@ -151,6 +151,6 @@ class InversionResult:
             panels["recovered"] = model
             paths.append(plot_models(panels, operator.grid, folder / f"models_{key}.png",
                                      title=f"{key}: {self.method}",
-                                     units=f"{operator.property} [{operator.units}]"))
+                                     units=operator.units, property_name=operator.property))
         paths.append(plot_convergence(self.history, folder / "convergence.png"))
         return paths

@@ -6,23 +6,35 @@ import time
 
 import torch
 
-from .linalg import axpy, conjugate_gradient, dot, scale
+from .linalg import axpy, conjugate_gradient, dot
 from .progress import progress_bar
 
 __all__ = ["gauss_newton"]
 
 
-def _max_step_to_bound(models, step, lower, fraction=0.99):
-    """Largest ``t <= 1`` keeping ``m + t dm > lower`` (fraction to the boundary)."""
-    t = 1.0
-    for key, bound in (lower or {}).items():
-        if bound is None:
-            continue
-        decreasing = step[key] < 0
-        if bool(decreasing.any()):
-            room = (models[key] - bound)[decreasing] / (-step[key][decreasing])
-            t = min(t, fraction * float(room.min()))
-    return t
+def _project(models, lower, upper):
+    """Clamp each model into its bounds (``None`` = unbounded)."""
+    out = {}
+    for key, m in models.items():
+        lo, hi = (lower or {}).get(key), (upper or {}).get(key)
+        out[key] = m if lo is None and hi is None else m.clamp(min=lo, max=hi)
+    return out
+
+
+def _free_mask(models, grad, lower, upper):
+    """1 where a variable may move, 0 where it sits on a bound the gradient pushes
+    it through (the active set of a projected Newton method)."""
+    masks = {}
+    for key, m in models.items():
+        free = torch.ones_like(m)
+        lo, hi = (lower or {}).get(key), (upper or {}).get(key)
+        scale = 1e-10 * max(float(m.abs().max()), 1e-300)
+        if lo is not None:
+            free[(m <= lo + scale) & (grad[key] > 0)] = 0.0
+        if hi is not None:
+            free[(m >= hi - scale) & (grad[key] < 0)] = 0.0
+        masks[key] = free
+    return masks
 
 
 def record(problem, iteration, parts, phi, start, **extra) -> dict:
@@ -37,16 +49,22 @@ def record(problem, iteration, parts, phi, start, **extra) -> dict:
 def gauss_newton(problem, models: dict, max_iterations: int = 20, cooling_factor: float = 2.0,
                  cooling_rate: int = 1, cg_max_iterations: int = 20, cg_tolerance: float = 1e-2,
                  max_backtracks: int = 10, lower: dict | None = None,
-                 stop_at_target: bool = True, progress: bool = True, callback=None):
+                 upper: dict | None = None, stop_at_target: bool = True,
+                 progress: bool = True, callback=None):
     """Minimise ``problem``'s objective from ``models`` by inexact Gauss-Newton-CG.
 
     Each iteration solves ``H dm = -g`` with CG (``H`` the Gauss-Newton
     Hessian built from the operators' ``jvp``/``vjp``), takes an Armijo
-    backtracking step (limited so the model stays above ``lower``), then
+    backtracking step, then
     divides each beta whose data set is still above target by
     ``cooling_factor`` every ``cooling_rate`` iterations. Stops when every data
     set reaches its target misfit (``stop_at_target``) or after
     ``max_iterations``.
+
+    With bounds (``lower``/``upper``: ``{key: float or tensor}``) it is a
+    projected Gauss-Newton method like SimPEG's ``ProjectedGNCG``: variables
+    held on a bound by the gradient are frozen in the CG solve, and the line
+    search runs along the projected path ``clamp(m + t dm)``.
 
     Returns
     -------
@@ -63,18 +81,24 @@ def gauss_newton(problem, models: dict, max_iterations: int = 20, cooling_factor
     for iteration in range(1, max_iterations + 1):
         if stop_at_target and problem.at_target(problem.misfit_values(models)):
             break
-        hessian = problem.hessian_operator(models)
-        step, cg_iterations = conjugate_gradient(hessian, scale(-1.0, grad),
-                                                 cg_max_iterations, cg_tolerance)
-        slope = dot(grad, step)
-        if slope >= 0:  # not a descent direction (should not happen): use -g
-            step, slope = scale(-1.0, grad), -dot(grad, grad)
-        t = _max_step_to_bound(models, step, lower)
+        full_hessian = problem.hessian_operator(models)
+        free = _free_mask(models, grad, lower, upper)
+
+        def hessian(v, free=free, full_hessian=full_hessian):
+            product = full_hessian({k: v[k] * free[k] for k in v})
+            return {k: product[k] * free[k] for k in product}
+
+        step, cg_iterations = conjugate_gradient(
+            hessian, {k: -grad[k] * free[k] for k in grad}, cg_max_iterations, cg_tolerance)
+        if dot(grad, step) >= 0:  # not a descent direction (should not happen): use -g
+            step = {k: -grad[k] * free[k] for k in grad}
+        t = 1.0
         for _ in range(max_backtracks + 1):
-            trial = axpy(t, step, models)
+            trial = _project(axpy(t, step, models), lower, upper)
             with torch.no_grad():
                 trial_phi = float(problem.objective(trial))
-            if trial_phi <= phi + 1e-4 * t * slope:
+            # Armijo condition along the projected path
+            if trial_phi <= phi + 1e-4 * dot(grad, {k: trial[k] - models[k] for k in grad}):
                 break
             t *= 0.5
         else:
