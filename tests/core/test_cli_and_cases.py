@@ -1,0 +1,40 @@
+import json
+
+import torch
+
+import jointinv
+from jointinv.cases import crosshole_traveltime_case
+from jointinv.cli import main
+
+
+def test_gauss_newton_reaches_target_on_linear_traveltime_in_five_iterations():
+    case = crosshole_traveltime_case(seed=1)
+    result = jointinv.invert(case.operator, case.data, case.initial_model,
+                             true_model=case.true_model, progress=False, max_iterations=5)
+    assert result.misfit("velocity") <= case.data.n_data
+    assert result.n_iterations <= 5
+    initial_rmse = float((case.initial_model - case.true_model).square().mean().sqrt())
+    assert result.metrics["velocity"]["rmse"] < 0.6 * initial_rmse
+
+
+def test_demo_writes_models_metrics_and_figures(tmp_path, capsys):
+    assert main(["demo", "--output", str(tmp_path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert str(tmp_path.resolve()) in out and "rmse" in out
+    metrics = json.loads((tmp_path / "metrics.json").read_text())["metrics"]["velocity"]
+    assert metrics["chi_squared_per_datum"] <= 1.0
+    for name in ("models.npz", "models_velocity.png", "convergence.png", "metrics.md"):
+        assert (tmp_path / name).stat().st_size > 100
+
+
+def test_plugins_lists_builtin_physics(capsys):
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    for name in ("traveltime", "acoustic", "dcr"):
+        assert name in out
+
+
+def test_case_is_reproducible():
+    a, b = crosshole_traveltime_case(seed=3), crosshole_traveltime_case(seed=3)
+    assert torch.equal(a.data.observed, b.data.observed)
+    assert not torch.equal(a.data.observed, crosshole_traveltime_case(seed=4).data.observed)
