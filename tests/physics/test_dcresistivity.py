@@ -1,0 +1,261 @@
+"""DCResistivity2D: SimPEG agreement, half-space values, adjoints, gradients, caching, errors."""
+
+import logging
+import re
+
+import numpy as np
+import pymatsolver
+import pytest
+import torch
+from discretize import TensorMesh
+
+from jointinv import Grid
+from jointinv.testing import dottest, gradient_check, random_like, taylor_test
+from physics.dc_survey import Quadrupoles, surface_line
+from physics.dcresistivity import DCResistivity2D
+
+
+class CountingSolverLU(pymatsolver.SolverLU):
+    """SuperLU that counts its factorisations (one per construction)."""
+
+    factorisations = 0
+
+    def __init__(self, A, **kwargs):
+        type(self).factorisations += 1
+        super().__init__(A, **kwargs)
+
+
+@pytest.fixture
+def case():
+    return DCResistivity2D.example_case()
+
+
+@pytest.fixture
+def counting_operator():
+    grid = Grid(nx=12, nz=4, dx=10.0, dz=10.0, x0=-60.0)
+    line = surface_line("dipole-dipole", -30.0, 30.0, 12.0, n_max=3)
+    CountingSolverLU.factorisations = 0
+    operator = DCResistivity2D(grid, line, padding_cells=4, padding_factor=1.5, nky=5,
+                               solver=CountingSolverLU)
+    model = torch.full(grid.shape, 1.5, dtype=torch.float64)
+    model[1:3, 5:8] = 0.5
+    return operator, model
+
+
+# -- agreement with SimPEG and physics --------------------------------------------------
+def test_predicted_data_equal_simpeg_dpred(case):
+    operator, model = case
+    ours = operator(model).numpy()
+    simpeg = operator.simulation.dpred(operator.simpeg_model(model))
+    np.testing.assert_allclose(ours, simpeg, rtol=1e-12, atol=0)
+    assert operator.simulation.sigma.shape == (operator.mesh.n_cells,)
+    # SimPEG's conductivity is 10**-model on the core cells
+    core = operator.mesh.point2index(np.column_stack(
+        [operator.grid.cell_centers[:, 0], -operator.grid.cell_centers[:, 1]]))
+    np.testing.assert_allclose(operator.simulation.sigma[core], 10.0 ** -model.numpy().ravel())
+
+
+HALF_SPACE_GRID = Grid(nx=40, nz=10, dx=2.0, dz=2.0, x0=-40.0)
+
+
+@pytest.mark.parametrize("array", ["dipole-dipole", "pole-dipole", "dipole-pole", "pole-pole",
+                                   "wenner", "schlumberger"])
+def test_half_space_apparent_resistivity(array):
+    # electrodes 6 cells apart: discretisation error well below the 2 % asked
+    line = surface_line(array, -24.0, 24.0, 12.0, n_max=4)
+    operator = DCResistivity2D(HALF_SPACE_GRID, line)
+    predicted = operator(torch.full(HALF_SPACE_GRID.shape, 2.0, dtype=torch.float64))
+    np.testing.assert_allclose(predicted.numpy(), 100.0, rtol=0.02)
+
+
+def test_half_space_buried_electrodes_and_voltages():
+    # two boreholes (x = -10 and 10 m): image-method geometric factors
+    a, b = [[-10.0, 4.0], [-10.0, 8.0]], [[-10.0, 16.0], [-10.0, 8.0 + 10.0]]
+    m, n = [[10.0, 6.0], [10.0, 4.0]], [[10.0, 14.0], [10.0, 16.0]]
+    borehole = Quadrupoles(a=a, b=b, m=m, n=n)
+    model = torch.full(HALF_SPACE_GRID.shape, 1.0, dtype=torch.float64)
+    rho_a = DCResistivity2D(HALF_SPACE_GRID, borehole)(model).numpy()
+    np.testing.assert_allclose(rho_a, 10.0, rtol=0.02)
+    volts = DCResistivity2D(HALF_SPACE_GRID, borehole, data_type="volt")(model).numpy()
+    np.testing.assert_allclose(volts, rho_a * borehole.geometric_factor(), rtol=1e-12)
+
+
+def test_padding_value_changes_data_as_expected():
+    line = surface_line("dipole-dipole", -24.0, 24.0, 12.0, n_max=2)
+    model = torch.full(HALF_SPACE_GRID.shape, 2.0, dtype=torch.float64)
+    same = DCResistivity2D(HALF_SPACE_GRID, line, padding_value=2.0)(model)
+    copied = DCResistivity2D(HALF_SPACE_GRID, line)(model)
+    np.testing.assert_allclose(same.numpy(), copied.numpy(), rtol=1e-12)
+    conductive = DCResistivity2D(HALF_SPACE_GRID, line, padding_value=0.0)
+    data = conductive(model)
+    sigma, mesh = conductive.simulation.sigma, conductive.mesh
+    core = mesh.point2index(np.column_stack([HALF_SPACE_GRID.cell_centers[:, 0],
+                                             -HALF_SPACE_GRID.cell_centers[:, 1]]))
+    padding = np.setdiff1d(np.arange(mesh.n_cells), core)
+    np.testing.assert_allclose(sigma[core], 0.01)
+    np.testing.assert_allclose(sigma[padding], 1.0)
+    assert not np.allclose(data.numpy(), copied.numpy(), rtol=0.01)
+
+
+def test_user_mesh_nonconforming():
+    grid = Grid(nx=12, nz=4, dx=10.0, dz=10.0, x0=-60.0)
+    line = surface_line("dipole-dipole", -30.0, 30.0, 12.0, n_max=3)
+    h_x = np.r_[40.0, 20.0, np.full(18, 7.0), 20.0, 40.0]  # 7 m cells do not match 10 m
+    mesh = TensorMesh([h_x, np.r_[60.0, 30.0, np.full(7, 7.0)]], origin=(-123.0, -139.0))
+    operator = DCResistivity2D(grid, line, mesh=mesh, nky=5)
+    model = DCResistivity2D.example_case()[1]
+    np.testing.assert_allclose(operator(model).numpy(),
+                               operator.simulation.dpred(operator.simpeg_model(model)),
+                               rtol=1e-12)
+    dottest(operator, model, rtol=1e-10)
+    taylor_test(operator, model)
+
+
+# -- derivatives ------------------------------------------------------------------------
+def test_dot_product_wrapped_products(case):
+    operator, model = case
+    left, right = dottest(operator, model, rtol=1e-10, seed=3)
+    assert abs(left) > 0
+
+
+def test_taylor(case):
+    taylor_test(*case)
+
+
+def test_fast_products_match_autograd(case):
+    operator, model = case
+    v = random_like(model, 5)
+    u = random_like(torch.zeros(operator.n_data, dtype=torch.float64), 6)
+    leaf = model.clone().requires_grad_(True)
+    (reverse,) = torch.autograd.grad(operator(leaf), leaf, u)
+    np.testing.assert_allclose(operator.vjp(model, u).numpy(), reverse.numpy(), rtol=1e-12)
+    import torch.autograd.forward_ad as fwAD
+
+    with fwAD.dual_level():
+        forward = fwAD.unpack_dual(operator(fwAD.make_dual(model, v))).tangent
+    np.testing.assert_allclose(operator.jvp(model, v).numpy(), forward.numpy(), rtol=1e-12)
+
+
+def test_torch_gradcheck_reverse_and_forward(case):
+    operator, model = case
+    leaf = model.clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(operator, (leaf,), eps=1e-6, atol=1e-6, rtol=1e-5,
+                                    check_forward_ad=True)
+
+
+def test_float32_in_float32_out(case):
+    operator, model = case
+    predicted = operator(model.float())
+    assert predicted.dtype == torch.float32
+    np.testing.assert_allclose(predicted.numpy(), operator(model).numpy(), rtol=1e-5)
+    assert operator.vjp(model.float(), predicted).dtype == torch.float32
+
+
+def test_misfit_gradient_through_unet_weights(case):
+    networks = pytest.importorskip("networks.unet")
+    operator, model = case
+    observed = operator(model).detach()
+    torch.manual_seed(0)
+    unet = networks.UNet(in_channels=1, out_channels=1, depth=1, base_channels=2, norm=None,
+                         activation="tanh").double()
+    latent = random_like(torch.zeros(1, 1, *operator.grid.shape, dtype=torch.float64), 7)
+    names = [name for name, _ in unet.named_parameters()]
+    shapes = [parameter.shape for _, parameter in unet.named_parameters()]
+    weights = torch.nn.utils.parameters_to_vector(unet.parameters()).detach()
+
+    def misfit(vector):
+        pieces = torch.split(vector, [int(np.prod(shape)) for shape in shapes])
+        parameters = {name: piece.reshape(shape)
+                      for name, piece, shape in zip(names, pieces, shapes)}
+        output = torch.func.functional_call(unet, parameters, (latent,))
+        predicted = operator(2.0 + 0.2 * output[0, 0])
+        return (((predicted - observed) / (0.05 * observed)) ** 2).sum()
+
+    analytic, finite = gradient_check(misfit, weights, seed=8, step=1e-6, rtol=1e-5)
+    assert abs(analytic) > 0
+
+
+# -- one factorisation per model ----------------------------------------------------------
+def test_one_factorisation_per_model(counting_operator):
+    operator, model = counting_operator
+    nky = operator.simulation.nky
+    leaf = model.clone().requires_grad_(True)
+    predicted = operator(leaf)
+    predicted.sum().backward()
+    operator.jvp(model, random_like(model, 1))
+    operator.vjp(model, random_like(predicted, 2))
+    dottest(operator, model, rtol=1e-10)
+    assert CountingSolverLU.factorisations == nky
+    assert operator.bridge.n_fields_computed == 1
+    operator(model + 0.1)
+    assert CountingSolverLU.factorisations == 2 * nky
+    # back to the first model: new factorisations, but no more than one set
+    operator.vjp(model, random_like(predicted, 2))
+    operator.jvp(model, random_like(model, 1))
+    assert CountingSolverLU.factorisations == 3 * nky
+
+
+def test_stale_factorisations_are_not_mixed(counting_operator):
+    operator, model = counting_operator
+    u = random_like(torch.zeros(operator.n_data, dtype=torch.float64), 4)
+    expected = operator.vjp(model, u)
+    # someone solves another model on the shared SimPEG simulation directly
+    operator.simulation.fields(operator.simpeg_model(model + 0.5))
+    np.testing.assert_allclose(operator.vjp(model, u).numpy(), expected.numpy(), rtol=1e-12)
+
+
+def test_solver_notice_and_choice(caplog):
+    import physics.dc_solvers as dc_solvers
+
+    dc_solvers._announced.clear()
+    with caplog.at_level(logging.INFO, logger="physics.dc_solvers"):
+        chosen = dc_solvers.choose_solver(None)
+        dc_solvers.choose_solver(None)
+    notices = [r.message for r in caplog.records if "factorising with" in r.message]
+    assert len(notices) == 1 and dc_solvers.solver_name(chosen) in notices[0]
+    expected = next(name for name in dc_solvers.SOLVER_NAMES if dc_solvers._available(name))
+    assert dc_solvers.solver_name(chosen) == expected
+    assert dc_solvers.choose_solver("SuperLU") is pymatsolver.SolverLU
+
+
+# -- bad input ----------------------------------------------------------------------------
+def test_errors(case):
+    operator, model = case
+    grid = operator.grid
+    line = surface_line("dipole-dipole", -30.0, 30.0, 12.0, n_max=3)
+    with pytest.raises(ValueError, match=re.escape("electrodes must lie inside the grid")):
+        DCResistivity2D(grid, surface_line("dipole-dipole", -30.0, 90.0, 12.0, n_max=3))
+    above = Quadrupoles(a=[[0.0, -2.0]], b=[[10.0, 0.0]], m=[[20.0, 0.0]], n=[[30.0, 0.0]])
+    with pytest.raises(ValueError, match=re.escape("electrodes must lie at or below the ground "
+                                                   "surface (depth z >= 0.0 m)")):
+        DCResistivity2D(grid, above)
+    with pytest.raises(ValueError, match="same position .* for electrodes A and N"):
+        Quadrupoles(a=[[0.0, 0.0]], b=[[10.0, 0.0]], m=[[20.0, 0.0]], n=[[0.0, 0.0]])
+    small = TensorMesh([np.full(10, 10.0), np.full(6, 10.0)], origin=(-60.0, -60.0))
+    with pytest.raises(ValueError, match=re.escape("mesh must cover the grid (x in [-60.0, 60.0]")):
+        DCResistivity2D(grid, line, mesh=small)
+    bad = model.clone()
+    bad[0, 0] = float("nan")
+    with pytest.raises(ValueError, match=re.escape("model (log10 resistivity) must be finite")):
+        operator(bad)
+    with pytest.raises(ValueError, match=re.escape("model must have shape (nz, nx) = (4, 12)")):
+        operator(model[:, :5])
+    with pytest.raises(ValueError, match=re.escape("tangent must have shape (4, 12), got (48,)")):
+        operator.jvp(model, model.reshape(-1))
+    with pytest.raises(ValueError, match=re.escape("cotangent must have shape (6,), got (5,)")):
+        operator.vjp(model, torch.zeros(5, dtype=torch.float64))
+    with pytest.raises(TypeError, match="survey must be a physics.dc_survey.Quadrupoles"):
+        DCResistivity2D(grid, np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=re.escape(
+            "data_type must be one of ['apparent_resistivity', 'volt'], got 'ohm'")):
+        DCResistivity2D(grid, line, data_type="ohm")
+    with pytest.raises(ValueError, match=re.escape(
+            "solver must be one of ['pardiso', 'mumps', 'superlu'] or a solver class, got 'cg'")):
+        DCResistivity2D(grid, line, solver="cg")
+    with pytest.raises(TypeError, match="solver must be None, a name"):
+        DCResistivity2D(grid, line, solver=3)
+    with pytest.raises(ValueError, match=re.escape("nky must be an integer >= 3, got 2")):
+        DCResistivity2D(grid, line, nky=2)
+    if not pymatsolver.AvailableSolvers["Pardiso"]:
+        with pytest.raises(ValueError, match="solver 'pardiso' is not available here"):
+            DCResistivity2D(grid, line, solver="pardiso")
