@@ -7,49 +7,17 @@ import time
 import torch
 
 from .data import Data
-from .objective import DataMisfit
 from .operator import PhysicsOperator
 from .parameterizations import Cells
+from .physics_setup import PhysicsSetup
 from .problem import InversionProblem
-from .regularization import tikhonov
 from .result import InversionResult
-from .sensitivity import sensitivity_weights
 from .solvers import OPTIMIZERS, estimate_betas, gauss_newton, optimize
 from .validation import check_choice, check_positive_float, check_positive_int
 
 __all__ = ["invert", "SOLVERS"]
 
 SOLVERS = ("gauss_newton",) + OPTIMIZERS
-
-
-def _check_model_like(name, model, operator):
-    if not isinstance(model, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(model).__name__}")
-    if tuple(model.shape) != operator.grid.shape:
-        raise ValueError(
-            f"{name} must have the grid shape (nz, nx) = {operator.grid.shape}, "
-            f"got {tuple(model.shape)}"
-        )
-    return operator.check_model(model).detach()
-
-
-def _variable_bounds(map, bounds, initial_model):
-    """Bounds of the inversion variable from property bounds ``(low, high)``."""
-    if bounds is None:
-        bounds = (None, 100.0 * float(initial_model.max())) if map.name == "reciprocal" \
-            else (None, None)
-    if not isinstance(bounds, (tuple, list)) or len(bounds) != 2:
-        raise TypeError(f"bounds must be a (lower, upper) pair of floats or None, got {bounds!r}")
-    low, high = bounds
-    if low is not None and high is not None and not low < high:
-        raise ValueError(f"bounds must satisfy lower < upper, got {bounds!r}")
-    if map.name != "reciprocal":
-        return low, high
-    for value in (low, high):
-        if value is not None and value <= 0:
-            raise ValueError(f"bounds of a reciprocal-mapped property must be > 0, got {bounds!r}")
-    # m = 1 / property: the order flips
-    return (None if high is None else 1.0 / high), (None if low is None else 1.0 / low)
 
 
 def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *,
@@ -109,26 +77,19 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
     check_positive_float("cooling_factor", cooling_factor)
     check_positive_int("cooling_rate", cooling_rate)
     check_positive_float("beta0_ratio", beta0_ratio)
-    initial_model = _check_model_like("initial_model", initial_model, operator)
-    reference_model = initial_model if reference_model is None else \
-        _check_model_like("reference_model", reference_model, operator)
-    if true_model is not None:
-        true_model = _check_model_like("true_model", true_model, operator)
-
+    setup = PhysicsSetup(operator, data, initial_model, true_model=true_model,
+                         reference_model=reference_model, alpha_s=alpha_s, alpha_x=alpha_x,
+                         alpha_z=alpha_z, chi_factor=chi_factor, map=map, bounds=bounds,
+                         sensitivity_weighting=sensitivity_weighting, beta=beta)
     start = time.perf_counter()
-    misfit = DataMisfit(name, operator, data, map=map, chi_factor=chi_factor)
-    m0 = misfit.map.inverse(initial_model)
-    weights = sensitivity_weights(misfit, m0) if sensitivity_weighting else None
-    regularization = tikhonov(name, operator.grid, misfit.map.inverse(reference_model),
-                              alpha_s, alpha_x, alpha_z, cell_weights=weights)
+    misfit, regularization, m0, lower, upper = setup.build(name)
     problem = InversionProblem([misfit], {name: regularization}, {name: 1.0})
     if beta is None:
-        problem.betas = {k: v for k, v in estimate_betas(problem, {name: m0}, beta0_ratio).items()}
+        problem.betas = estimate_betas(problem, {name: m0}, beta0_ratio)
     else:
         problem.betas = {name: check_positive_float("beta", beta)}
 
     if solver == "gauss_newton":
-        lower, upper = _variable_bounds(misfit.map, bounds, initial_model)
         models, history = gauss_newton(problem, {name: m0}, max_iterations=max_iterations,
                                        cooling_factor=cooling_factor, cooling_rate=cooling_rate,
                                        cg_max_iterations=cg_max_iterations,
@@ -141,8 +102,8 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
     with torch.no_grad():
         predicted = operator(recovered)
     return InversionResult(
-        models={name: recovered}, initial_models={name: initial_model},
-        true_models={name: true_model} if true_model is not None else {},
+        models={name: recovered}, initial_models={name: setup.initial_model},
+        true_models={name: setup.true_model} if true_model is not None else {},
         operators={name: operator}, data={name: data}, predicted={name: predicted},
         history=history, wall_time=time.perf_counter() - start, method=f"independent ({solver})",
     )
