@@ -186,11 +186,14 @@ class Quadrupoles:
         sources = []
         for start, stop in zip(starts, stops):
             rows = slice(start, stop)
+            # storeProjections: keep each receiver's interpolation matrix instead
+            # of rebuilding it for every source and wavenumber of every J product
             if remote_n[start]:
-                receiver = dc.receivers.Pole(elevation["m"][rows], data_type=data_type)
+                receiver = dc.receivers.Pole(elevation["m"][rows], data_type=data_type,
+                                             storeProjections=True)
             else:
                 receiver = dc.receivers.Dipole(elevation["m"][rows], elevation["n"][rows],
-                                               data_type=data_type)
+                                               data_type=data_type, storeProjections=True)
             if data_type == "apparent_resistivity":
                 receiver_factor = factor[rows]
             if remote_b[start]:
