@@ -82,10 +82,12 @@ class CrossGradient(Term):
 def _unit_gradient(model, grid, eps):
     gx, gz = cell_gradient(model, grid)
     norm2 = gx * gx + gz * gz
+    largest = norm2.max()
+    if float(largest.detach()) == 0.0:  # a flat model has no structure to align
+        return torch.zeros_like(gx), torch.zeros_like(gz)
     # eps is relative to the model's largest gradient, so the result is
     # exactly invariant to scaling the model
-    floor = (eps**2) * norm2.max().clamp_min(torch.finfo(model.dtype).tiny)
-    inv = torch.rsqrt(norm2 + floor)
+    inv = torch.rsqrt(norm2 + (eps**2) * largest)
     return gx * inv, gz * inv
 
 
@@ -117,11 +119,16 @@ class NormalizedCrossGradient(Term):
         self.grid = grid
         self.eps = check_positive_float("eps", eps)
 
-    def __call__(self, models):
+    def residual(self, models) -> torch.Tensor:
+        """``sqrt(v) (u1 x u2)`` per cell: the value is the sum of its squares."""
         self._check_keys(models)
         a, b = (models[k] for k in self.keys)
-        cross = normalized_cross_gradient_map(a, b, self.grid, self.eps)
-        return self.grid.dx * self.grid.dz * cross.sum()
+        ux, uz = _unit_gradient(a, self.grid, self.eps)
+        wx, wz = _unit_gradient(b, self.grid, self.eps)
+        return (self.grid.dx * self.grid.dz) ** 0.5 * (ux * wz - uz * wx)
+
+    def __call__(self, models):
+        return (self.residual(models) ** 2).sum()
 
     def mean(self, models) -> float:
         """Area-weighted mean of ``|u1 x u2|^2`` over the grid."""

@@ -17,6 +17,34 @@ from .objective import DataMisfit, Term
 __all__ = ["InversionProblem"]
 
 
+def _residual_products(term, models: dict, keys):
+    """``(jvp, vjp)`` of ``term.residual`` at ``models`` (dicts of tensors in and out)."""
+    read = [k for k in keys if k in term.keys]
+    leaves = [models[k].detach().clone().requires_grad_(True) for k in read]
+    with torch.enable_grad():
+        output = term.residual(dict(zip(read, leaves)))
+        if not output.requires_grad:  # e.g. flat models: the term is locally constant
+            zero = {k: torch.zeros_like(models[k]) for k in read}
+            return (lambda v: torch.zeros_like(output)), (lambda u: zero)
+        # J v by the double-vjp trick: J^T u is linear in u, so d/du <J^T u, v> = J v
+        dummy = torch.zeros_like(output, requires_grad=True)
+        transposed = torch.autograd.grad(output, leaves, dummy, create_graph=True,
+                                         allow_unused=True)
+
+    def jvp(v):
+        with torch.enable_grad():
+            inner = sum((g * v[k]).sum() for g, k in zip(transposed, read) if g is not None)
+            (product,) = torch.autograd.grad(inner, dummy, retain_graph=True)
+        return product
+
+    def vjp(u):
+        grads = torch.autograd.grad(output, leaves, u, retain_graph=True, allow_unused=True)
+        return {k: (g if g is not None else torch.zeros_like(models[k])) for k, g in
+                zip(read, grads)}
+
+    return jvp, vjp
+
+
 class InversionProblem:
     """Objective of a (joint) inversion over a dict of models.
 
@@ -128,17 +156,23 @@ class InversionProblem:
         """Gauss-Newton Hessian-vector product ``v -> H v`` at ``models``.
 
         Data terms contribute ``2 J_w^T J_w`` (``J_w`` the sigma-weighted
-        Jacobian), regularizations and couplings their exact Hessian (double
-        backward; regularizations are quadratic).
+        Jacobian). A coupling that is a sum of squares (it has a
+        ``residual(models)`` method) contributes its Gauss-Newton part
+        ``2 J_r^T J_r``, which keeps the Hessian positive semi-definite as
+        SimPEG's ``approx_hessian`` does; regularizations and other couplings
+        their exact Hessian (double backward; regularizations are quadratic).
         """
         linear = [(misfit.key, *misfit.linearize(models[misfit.key])) for misfit in self.misfits]
         leaves = {k: models[k].detach().clone().requires_grad_(True) for k in self.keys}
+        squares = [(weight, _residual_products(term, models, self.keys))
+                   for weight, term in self.couplings if hasattr(term, "residual")]
         with torch.enable_grad():
             smooth_total = 0.0
             for key, term in self.regularizations.items():
                 smooth_total = smooth_total + self.betas[key] * term(leaves)
             for weight, term in self.couplings:
-                smooth_total = smooth_total + weight * term(leaves)
+                if not hasattr(term, "residual"):
+                    smooth_total = smooth_total + weight * term(leaves)
             smooth_grads = torch.autograd.grad(
                 smooth_total, [leaves[k] for k in self.keys], create_graph=True, allow_unused=True
             )
@@ -156,6 +190,9 @@ class InversionProblem:
                 for k, s in zip(self.keys, second):
                     if s is not None:
                         out[k] = out[k] + s.detach()
+            for weight, (jvp, vjp) in squares:
+                for k, product in vjp(jvp(v)).items():
+                    out[k] = out[k] + 2.0 * weight * product
             return out
 
         return apply

@@ -76,8 +76,16 @@ class InversionResult:
 
         Model metrics (RMSE, relative error, MSE, PSNR, SSIM) are those of
         :func:`jointinv.metrics.model_metrics`, in the property's units.
+        Structural similarity uses the mean normalised cross-gradient
+        (:class:`jointinv.coupling.NormalizedCrossGradient`, 0 = same structure):
+        ``ncg_to_true`` against the true model of the same property, and
+        ``ncg_between_models`` against the other recovered models on the grid.
         """
+        from .coupling import NormalizedCrossGradient
         from .metrics import model_metrics
+
+        def ncg(grid, a, b):
+            return NormalizedCrossGradient(("a", "b"), grid).mean({"a": a, "b": b})
 
         table = {}
         for key, model in self.models.items():
@@ -91,6 +99,12 @@ class InversionResult:
                 # the standard 11-cell SSIM window, shrunk to fit very small grids
                 window = min(11, min(model.shape) - (1 - min(model.shape) % 2))
                 row.update(model_metrics(model, self.true_models[key], window_size=window))
+                row["ncg_to_true"] = ncg(operator.grid, model, self.true_models[key])
+            others = [other for k, other in self.models.items()
+                      if k != key and self.operators[k].grid == operator.grid]
+            if others:
+                row["ncg_between_models"] = sum(ncg(operator.grid, model, o)
+                                                for o in others) / len(others)
             row["iterations"] = self.n_iterations
             row["wall_time_s"] = self.wall_time
             table[key] = row

@@ -214,6 +214,19 @@ class DCResistivity2D(PhysicsOperator, property="log10 resistivity", units="log1
                                             dtype=model.dtype).reshape(self.grid.shape)
 
     @classmethod
+    def from_surface_line(cls, grid: Grid, array: str, start: float, end: float,
+                          electrode_spacing: float, n_max: int, **kwargs):
+        """Operator for a line of electrodes on the grid's surface.
+
+        ``array``, ``start``, ``end`` [m], ``electrode_spacing`` [m] and ``n_max``
+        are those of :func:`physics.dc_survey.surface_line`; other keywords go
+        to the constructor. Lets code that knows the plugin only by its
+        registry name (``jointinv.load_physics("dcr")``) build a survey.
+        """
+        line = surface_line(array, start, end, electrode_spacing, n_max, surface_depth=grid.z0)
+        return cls(grid, line, **kwargs)
+
+    @classmethod
     def example_case(cls):
         """A 12 x 4 grid of 10 m cells, a 6-electrode dipole-dipole line, float64."""
         grid = Grid(nx=12, nz=4, dx=10.0, dz=10.0, x0=-60.0)

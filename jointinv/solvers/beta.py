@@ -14,8 +14,11 @@ __all__ = ["estimate_betas"]
 
 
 def estimate_betas(problem, models: dict, ratio: float = 1.0, iterations: int = 4,
-                   seed: int = 0) -> dict:
-    """``{key: beta0}`` for each regularized model of ``problem`` at ``models``."""
+                   seed: int = 0, eigenvalues: dict | None = None) -> dict:
+    """``{key: beta0}`` for each regularized model of ``problem`` at ``models``.
+
+    If ``eigenvalues`` is a dict, it receives ``{key: (lambda_d, lambda_m)}``.
+    """
     data_ops = problem.data_hessian_operator(models)
     reg_ops = problem.regularization_hessian_operator(models)
     betas = {}
@@ -28,4 +31,6 @@ def estimate_betas(problem, models: dict, ratio: float = 1.0, iterations: int = 
                 f"({lam_d:.3g}) and regularization ({lam_m:.3g}) Hessians must be > 0"
             )
         betas[key] = ratio * lam_d / lam_m
+        if eigenvalues is not None:
+            eigenvalues[key] = (lam_d, lam_m)
     return betas

@@ -50,7 +50,8 @@ def gauss_newton(problem, models: dict, max_iterations: int = 20, cooling_factor
                  cooling_rate: int = 1, cg_max_iterations: int = 20, cg_tolerance: float = 1e-2,
                  max_backtracks: int = 10, lower: dict | None = None,
                  upper: dict | None = None, stop_at_target: bool = True,
-                 progress: bool = True, callback=None):
+                 block_preconditioner: dict | None = None, progress: bool = True,
+                 callback=None):
     """Minimise ``problem``'s objective from ``models`` by inexact Gauss-Newton-CG.
 
     Each iteration solves ``H dm = -g`` with CG (``H`` the Gauss-Newton
@@ -65,6 +66,8 @@ def gauss_newton(problem, models: dict, max_iterations: int = 20, cooling_factor
     projected Gauss-Newton method like SimPEG's ``ProjectedGNCG``: variables
     held on a bound by the gradient are frozen in the CG solve, and the line
     search runs along the projected path ``clamp(m + t dm)``.
+    ``block_preconditioner`` is passed to
+    :func:`~jointinv.solvers.linalg.conjugate_gradient`.
 
     Returns
     -------
@@ -89,7 +92,8 @@ def gauss_newton(problem, models: dict, max_iterations: int = 20, cooling_factor
             return {k: product[k] * free[k] for k in product}
 
         step, cg_iterations = conjugate_gradient(
-            hessian, {k: -grad[k] * free[k] for k in grad}, cg_max_iterations, cg_tolerance)
+            hessian, {k: -grad[k] * free[k] for k in grad}, cg_max_iterations, cg_tolerance,
+            block_preconditioner)
         if dot(grad, step) >= 0:  # not a descent direction (should not happen): use -g
             step = {k: -grad[k] * free[k] for k in grad}
         t = 1.0

@@ -27,18 +27,29 @@ def norm(x: dict) -> float:
     return dot(x, x) ** 0.5
 
 
-def conjugate_gradient(apply, rhs: dict, max_iterations: int = 20, tolerance: float = 1e-2):
+def conjugate_gradient(apply, rhs: dict, max_iterations: int = 20, tolerance: float = 1e-2,
+                       block_preconditioner: dict | None = None):
     """Solve ``A x = rhs`` for symmetric positive (semi-)definite ``A`` given as ``apply``.
 
     Stops when ``||r|| <= tolerance * ||rhs||`` (an inexact Newton step, as in
     SimPEG's ``InexactGaussNewton``) or after ``max_iterations``; stops early on
-    a direction of non-positive curvature. Returns ``(x, iterations)``.
+    a direction of non-positive curvature. ``block_preconditioner`` ``{key:
+    c}`` multiplies block ``key`` of the residual by ``c`` (an approximate
+    inverse of that block's curvature), which balances blocks of very
+    different scales (velocity and resistivity in a joint inversion).
+    Returns ``(x, iterations)``.
     """
+    def precondition(vector):
+        if block_preconditioner is None:
+            return vector
+        return {k: block_preconditioner.get(k, 1.0) * v for k, v in vector.items()}
+
     x = {k: torch.zeros_like(v) for k, v in rhs.items()}
     r = dict(rhs)
-    p = dict(r)
-    rr = dot(r, r)
-    stop = (tolerance**2) * rr
+    z = precondition(r)
+    p = dict(z)
+    rz = dot(r, z)
+    stop = (tolerance**2) * dot(r, r)
     iterations = 0
     for iterations in range(1, max_iterations + 1):
         ap = apply(p)
@@ -47,14 +58,15 @@ def conjugate_gradient(apply, rhs: dict, max_iterations: int = 20, tolerance: fl
             if iterations == 1:
                 x = dict(rhs)  # fall back to steepest descent
             break
-        alpha = rr / curvature
+        alpha = rz / curvature
         x = axpy(alpha, p, x)
         r = axpy(-alpha, ap, r)
-        rr_new = dot(r, r)
-        if rr_new <= stop:
+        if dot(r, r) <= stop:
             break
-        p = axpy(rr_new / rr, p, r)
-        rr = rr_new
+        z = precondition(r)
+        rz_new = dot(r, z)
+        p = axpy(rz_new / rz, p, z)
+        rz = rz_new
     return x, iterations
 
 
