@@ -1,0 +1,75 @@
+"""Source wavelets for the waveform physics."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .validation import check_positive_float, check_positive_int
+
+__all__ = ["ricker", "peak_frequency"]
+
+
+def ricker(freq: float, nt: int, dt: float, peak_time: float | None = None,
+           dtype: torch.dtype | None = None, device=None) -> torch.Tensor:
+    r"""Ricker wavelet (second derivative of a Gaussian, peak value 1).
+
+    .. math:: w(t) = \left(1 - 2\pi^2 f^2 \tau^2\right) e^{-\pi^2 f^2 \tau^2},
+              \qquad \tau = t - t_\mathrm{peak},\; t = k\,\Delta t,\; k = 0 \dots n_t - 1.
+
+    Parameters
+    ----------
+    freq : float
+        Peak (dominant) frequency [Hz], > 0.
+    nt : int
+        Number of time samples, >= 1.
+    dt : float
+        Sampling interval [s], > 0.
+    peak_time : float, optional
+        Time of the peak [s]. Default ``1.5 / freq``, so the wavelet starts
+        at about ``1e-8`` of its peak instead of being cut.
+    dtype : torch.dtype, optional
+        Default: ``torch.get_default_dtype()``.
+    device : torch.device or str, optional
+        Default: the CPU.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(nt,)``; dimensionless (scale it to the source strength).
+
+    Examples
+    --------
+    >>> w = ricker(10.0, 301, 0.001)
+    >>> int(w.argmax()), float(w.max())
+    (150, 1.0)
+    """
+    freq = check_positive_float("freq", freq)
+    nt = check_positive_int("nt", nt)
+    dt = check_positive_float("dt", dt)
+    if peak_time is None:
+        peak_time = 1.5 / freq
+    elif not math.isfinite(float(peak_time)):
+        raise ValueError(f"peak_time must be a finite time in seconds, got {peak_time}")
+    dtype = torch.get_default_dtype() if dtype is None else dtype
+    # Evaluate in float64 so that float32 wavelets are correctly rounded.
+    tau = torch.arange(nt, dtype=torch.float64, device=device) * dt - float(peak_time)
+    arg = (math.pi * freq * tau) ** 2
+    return ((1 - 2 * arg) * torch.exp(-arg)).to(dtype)
+
+
+def peak_frequency(wavelet: torch.Tensor, dt: float) -> float:
+    """Frequency [Hz] of the largest amplitude-spectrum value of ``wavelet``.
+
+    ``wavelet`` has shape ``(..., nt)`` (all traces are summed in power);
+    the zero-frequency bin is skipped. Used to pick the absorbing-boundary
+    frequency and the sampling warning when the user gives a wavelet but no
+    frequency.
+    """
+    dt = check_positive_float("dt", dt)
+    signal = wavelet.detach().double().reshape(-1, wavelet.shape[-1])
+    n_fft = max(4 * signal.shape[-1], 8192)  # zero padding refines the frequency grid
+    power = torch.fft.rfft(signal, n=n_fft).abs().pow(2).sum(0)
+    power[0] = 0.0
+    return float(power.argmax()) / (n_fft * dt)

@@ -1,0 +1,349 @@
+r"""2D constant-density acoustic wave equation: the physics of full-waveform inversion.
+
+.. math:: \partial_t^2 u = v^2 \nabla^2 u + f, \qquad u = \partial_t u = 0 \text{ at } t = 0,
+
+solved by leapfrog in time and centred differences of order 2, 4, 6 or 8 in
+space on the model grid, surrounded by a convolutional PML (Pasalic &
+McGarry, 2010) ``pml_width`` cells wide, into which the model is extended by
+repeating its edge values. With ``free_surface=True`` there is no PML on top
+and ``u = 0`` on the top edge of the grid. All shots run as one batch.
+
+The data are the wavefield at the receivers, ``(n_shots, n_receivers, nt)``,
+at times ``t = k dt`` (``k = 0 .. nt - 1``). The derivative with respect to
+the velocity is the exact adjoint of the discrete forward (C-PML included),
+either through plain autograd over the time loop (``gradient="autograd"``)
+or by a checkpointed hand-written adjoint (``gradient="checkpoint"``, memory
+that does not grow with every time step). Gradients flow to anything
+upstream of the model, e.g. a U-Net that produces it (FAD-FWI).
+
+Public entry points: :class:`AcousticWave2D` (the operator) and
+:func:`acoustic_wave_2d` (the same as a function call).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from jointinv.operator import PhysicsOperator
+from jointinv.validation import check_choice, check_positive_float, check_positive_int
+from jointinv.wavelets import peak_frequency, ricker
+
+from .acoustic_checkpoint import (
+    CheckpointedPropagation,
+    Kernels,
+    PropagationPlan,
+    default_checkpoint_interval,
+    run_forward,
+)
+from .acoustic_setup import (
+    cfl_step_ratio,
+    check_accuracy,
+    check_pml_width,
+    check_source_amplitudes,
+    check_stable,
+    snap_to_cells,
+    upsample,
+    warn_cells_per_wavelength,
+)
+from .acoustic_step import StepLayout, pml_profiles
+
+__all__ = ["AcousticWave2D", "acoustic_wave_2d"]
+
+ENGINES = ("torch", "deepwave")
+GRADIENTS = ("checkpoint", "autograd")
+SOURCE_CONVENTIONS = ("physical", "deepwave")
+#: ``compile="auto"`` compiles the step when one propagation has at least this
+#: many cell-updates (shots x padded cells x steps): below it the compilation
+#: (tens of seconds) costs more than it saves.
+AUTO_COMPILE_CELL_STEPS = 2e7
+
+
+class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
+                     inversion_map="identity"):
+    r"""Seismic shot gathers of the 2D acoustic wave equation (FWI forward model).
+
+    Parameters
+    ----------
+    grid : jointinv.Grid
+        Model grid; the model is the velocity [m/s], shape ``(nz, nx)``.
+    sources : array_like, shape (n_shots, 2)
+        One source per shot at ``(x, z)`` [m], inside the grid; snapped to
+        the cell that contains it (see :func:`physics.acoustic_setup.snap_to_cells`).
+    receivers : array_like, shape (n_receivers, 2)
+        ``(x, z)`` [m] inside the grid, snapped likewise; every shot records
+        on all of them.
+    dt : float
+        Sampling interval of the wavelet and the data [s]. If it violates the
+        CFL condition for ``max_velocity`` the propagator takes ``ratio``
+        smaller internal steps (source resampled by band-limited interpolation,
+        receivers read every ``ratio`` steps) and warns.
+    nt : int
+        Number of time samples of the wavelet and the data.
+    wavelet : torch.Tensor, optional
+        Source time function, ``(nt,)`` (all shots) or ``(n_shots, nt)``.
+        Default: a Ricker wavelet of peak frequency ``frequency`` (peak at
+        ``1.5 / frequency``), see :func:`jointinv.wavelets.ricker`.
+    frequency : float, optional
+        Dominant frequency [Hz]: required without ``wavelet``; otherwise
+        read from the wavelet's spectrum. Tunes the PML and the sampling
+        warning (below 6 cells per wavelength).
+    accuracy : {2, 4, 6, 8}, default 4
+        Spatial order of the finite differences.
+    pml_width : int, default 20
+        Width of the absorbing layer outside the grid [cells]; 0 gives rigid
+        (``u = 0``) walls.
+    free_surface : bool, default False
+        No PML on top; ``u = 0`` on the top edge of the grid (odd mirror
+        image), so the surface reflects with reversed polarity.
+    max_velocity : float, optional
+        Velocity [m/s] for the CFL check and the PML strength. Pin it for
+        inversions so the discretisation does not change between
+        iterations; default: the model's maximum at each call.
+    engine : {"torch", "deepwave"}, default "torch"
+        ``"deepwave"`` runs :func:`deepwave.scalar` on the same discretisation
+        (optional dependency; no free surface).
+    gradient : {"checkpoint", "autograd"}, default "checkpoint"
+        How the torch engine differentiates; both give the same numbers.
+    source_convention : {"physical", "deepwave"}, default "physical"
+        ``"physical"``: :math:`f = s(t)\,\delta(\mathbf{x} - \mathbf{x}_s)`, injected as
+        ``dt^2 s / (dx dz)`` at the source cell after each step, so data do
+        not depend on the cell size beyond discretisation error.
+        ``"deepwave"``: Deepwave's scalar convention, ``-v_s^2 dt^2 s``
+        (``v_s`` the velocity at the source cell); same numbers as
+        :func:`deepwave.scalar` given ``source_amplitudes = s``.
+    checkpoint_interval : int, optional
+        Steps between checkpoints for ``gradient="checkpoint"``; default
+        ``sqrt(2 * n_steps)``.
+    compile : bool or "auto", default "auto"
+        ``torch.compile`` the step (falls back to eager with a warning if
+        compilation fails). ``"auto"`` compiles large problems only.
+
+    Notes
+    -----
+    The adjoint (``vjp``) back-propagates the data residual in reverse time
+    through the transpose of every step; the model gradient is
+    ``sum_t 2 v dt^2 lambda^{t+1} w^t`` (``w`` the C-PML-modified Laplacian,
+    ``lambda`` the adjoint wavefield), summed onto the edge cells for the
+    replicated PML part. ``jvp`` propagates the tangent wavefield (the Born
+    approximation) alongside the forward one.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from jointinv import Grid
+    >>> grid = Grid(nx=40, nz=20, dx=10.0, dz=10.0)
+    >>> op = AcousticWave2D(grid, sources=[[100.0, 15.0]], receivers=[[300.0, 15.0]],
+    ...                     dt=1e-3, nt=200, frequency=15.0, pml_width=10)
+    >>> op(torch.full(grid.shape, 2000.0)).shape
+    torch.Size([1, 1, 200])
+    """
+
+    def __init__(self, grid, sources, receivers, dt, nt, wavelet=None, frequency=None,
+                 accuracy=4, pml_width=20, free_surface=False, max_velocity=None,
+                 engine="torch", gradient="checkpoint", source_convention="physical",
+                 checkpoint_interval=None, compile="auto"):
+        super().__init__(grid)
+        self.dt = check_positive_float("dt", dt)
+        self.nt = check_positive_int("nt", nt)
+        self.accuracy = check_accuracy(accuracy)
+        pml_width = check_pml_width(pml_width)
+        if not isinstance(free_surface, bool):
+            raise TypeError(f"free_surface must be True or False, got {free_surface!r}")
+        self.free_surface = free_surface
+        #: Absorbing-layer widths ``(top, bottom, left, right)`` [cells].
+        self.pml_widths = (0 if free_surface else pml_width, pml_width, pml_width, pml_width)
+        self.max_velocity = (None if max_velocity is None
+                             else check_positive_float("max_velocity", max_velocity))
+        self.engine = check_choice("engine", engine, ENGINES)
+        self.gradient = check_choice("gradient", gradient, GRADIENTS)
+        self.source_convention = check_choice("source_convention", source_convention,
+                                              SOURCE_CONVENTIONS)
+        self.checkpoint_interval = (None if checkpoint_interval is None else
+                                    check_positive_int("checkpoint_interval", checkpoint_interval))
+        if compile != "auto" and not isinstance(compile, bool):
+            raise ValueError(f"compile must be True, False or 'auto', got {compile!r}")
+        self.compile = compile
+        if free_surface and grid.nz < self.accuracy // 2:
+            raise ValueError(f"free_surface needs nz >= accuracy / 2 = {self.accuracy // 2} "
+                             f"cells for its mirror image, got nz = {grid.nz}")
+        self.source_cells = snap_to_cells(grid, "sources", sources)
+        self.receiver_cells = snap_to_cells(grid, "receivers", receivers)
+        n_shots = len(self.source_cells)
+        if wavelet is None:
+            if frequency is None:
+                raise ValueError("give either wavelet (a tensor (nt,) or (n_shots, nt)) or "
+                                 "frequency [Hz] for the built-in Ricker wavelet, got neither")
+            wavelet = ricker(check_positive_float("frequency", frequency), self.nt, self.dt,
+                             dtype=torch.float64)
+        amplitudes = check_source_amplitudes(wavelet, n_shots, self.nt).detach()
+        if frequency is None:
+            self.frequency = peak_frequency(amplitudes, self.dt)
+        else:
+            self.frequency = check_positive_float("frequency", frequency)
+        self.register_buffer("source_amplitudes", amplitudes.to(torch.float64).clone())
+        if engine == "deepwave":
+            from .acoustic_deepwave import require_deepwave
+            require_deepwave(free_surface)
+        self.step_ratio = None
+        if self.max_velocity is not None:
+            self.step_ratio = cfl_step_ratio(self.dt, self.spacing, self.max_velocity,
+                                             self.accuracy)
+        self._plan_cache = {}
+        self._kernels = {}
+        self._warned_sampling = False
+
+    # -- metadata ----------------------------------------------------------------------
+    @property
+    def spacing(self) -> tuple:
+        """``(dz, dx)`` [m]."""
+        return (self.grid.dz, self.grid.dx)
+
+    @property
+    def n_shots(self) -> int:
+        return len(self.source_cells)
+
+    @property
+    def n_receivers(self) -> int:
+        return len(self.receiver_cells)
+
+    @property
+    def n_data(self) -> int:
+        return self.n_shots * self.n_receivers * self.nt
+
+    @property
+    def data_shape(self) -> tuple:
+        """``(n_shots, n_receivers, nt)``."""
+        return (self.n_shots, self.n_receivers, self.nt)
+
+    def layout(self) -> StepLayout:
+        """Geometry of the padded simulation domain."""
+        top, bottom, left, right = self.pml_widths
+        pad = self.accuracy // 2
+        nz = self.grid.nz + top + bottom + 2 * pad
+        nx = self.grid.nx + left + right + 2 * pad
+        width = self.pml_widths[1]
+        strip = width + 3 * pad  # strip of wavefield read by the C-PML update
+        z_sides = ((0,) if top else ()) + ((nz - strip,) if bottom else ())
+        x_sides = ((0, nx - strip) if width else ())
+        return StepLayout(accuracy=self.accuracy, shape=(nz, nx),
+                          inverse_spacing=(1.0 / self.grid.dz, 1.0 / self.grid.dx),
+                          z_sides=z_sides, x_sides=x_sides, strip_width=width + pad,
+                          free_surface=self.free_surface)
+
+    # -- checks ------------------------------------------------------------------------
+    def _check_model_values(self, model: torch.Tensor) -> None:
+        v_min, v_max = float(model.min()), float(model.max())
+        if v_min <= 0:
+            raise ValueError(f"velocity must be > 0 m/s everywhere, got minimum {v_min:.6g} m/s")
+        if self.max_velocity is not None and self.engine == "torch":
+            check_stable(v_max, self.dt / self.step_ratio, self.spacing, self.accuracy,
+                         self.max_velocity)
+        if not self._warned_sampling:
+            self._warned_sampling = warn_cells_per_wavelength(v_min, self.frequency, self.spacing)
+
+    # -- propagation ---------------------------------------------------------------------
+    def _plan(self, device, dtype, max_velocity: float) -> PropagationPlan:
+        key = (str(device), dtype, max_velocity)
+        if key in self._plan_cache:
+            return self._plan_cache[key]
+        ratio = (self.step_ratio if self.step_ratio is not None else
+                 cfl_step_ratio(self.dt, self.spacing, max_velocity, self.accuracy))
+        layout = self.layout()
+        n_steps = self.nt * ratio
+        compile = self.compile
+        if compile == "auto":
+            cells = layout.shape[0] * layout.shape[1] * self.n_shots * n_steps
+            compile = cells >= AUTO_COMPILE_CELL_STEPS
+        if (layout, compile) not in self._kernels:
+            self._kernels[(layout, compile)] = Kernels(layout, compile)
+        profiles = pml_profiles(layout, self.pml_widths, self.spacing, self.dt / ratio,
+                                max_velocity, self.frequency, dtype, device)
+        plan = PropagationPlan(
+            layout=layout, profiles=profiles,
+            source_index=self._flat_index(self.source_cells, layout, device)[:, None],
+            receiver_index=self._flat_index(self.receiver_cells, layout, device)[None, :]
+            .expand(self.n_shots, -1),
+            n_steps=n_steps, step_ratio=ratio,
+            checkpoint_interval=self.checkpoint_interval or default_checkpoint_interval(n_steps),
+            kernels=self._kernels[(layout, compile)])
+        if self.max_velocity is None:
+            self._plan_cache.clear()  # the model's maximum changes: keep only the latest
+        self._plan_cache[key] = plan
+        return plan
+
+    def _flat_index(self, cells: np.ndarray, layout: StepLayout, device) -> torch.Tensor:
+        pad = layout.pad
+        iz = cells[:, 0] + self.pml_widths[0] + pad
+        ix = cells[:, 1] + self.pml_widths[2] + pad
+        return torch.as_tensor(iz * layout.shape[1] + ix, dtype=torch.int64, device=device)
+
+    def padded_velocity(self, model: torch.Tensor) -> torch.Tensor:
+        """The model extended into the PML by edge replication, ``layout().interior_shape``."""
+        top, bottom, left, right = self.pml_widths
+        nz, nx, device = self.grid.nz, self.grid.nx, model.device
+        iz = torch.arange(-top, nz + bottom, device=device).clamp(0, nz - 1)
+        ix = torch.arange(-left, nx + right, device=device).clamp(0, nx - 1)
+        return model.index_select(0, iz).index_select(1, ix)
+
+    def _forward(self, model: torch.Tensor) -> torch.Tensor:
+        max_velocity = self.max_velocity or float(model.detach().max())
+        amplitudes = self.source_amplitudes.to(model)
+        if self.engine == "deepwave":
+            from .acoustic_deepwave import deepwave_forward
+            return deepwave_forward(self, model, amplitudes, max_velocity)
+        plan = self._plan(model.device, model.dtype, max_velocity)
+        internal_dt = self.dt / plan.step_ratio
+        V = self.padded_velocity(model) ** 2 * internal_dt ** 2
+        amplitudes = upsample(amplitudes, plan.step_ratio)
+        if self.source_convention == "physical":
+            increments = amplitudes * (internal_dt ** 2 / (self.grid.dx * self.grid.dz))
+        else:
+            top, left = self.pml_widths[0], self.pml_widths[2]
+            V_source = V[self.source_cells[:, 0] + top, self.source_cells[:, 1] + left]
+            increments = -amplitudes * V_source[:, None]
+        increments = increments.transpose(0, 1).contiguous()
+        if self.gradient == "checkpoint":
+            return CheckpointedPropagation.apply(V, increments, plan)
+        return run_forward(plan, V, increments)
+
+    @classmethod
+    def example_case(cls):
+        """Tiny float64 case: 12 x 14 grid, 2 shots, 3 receivers, 60 steps."""
+        from jointinv.grid import Grid
+
+        grid = Grid(nx=14, nz=12, dx=10.0, dz=10.0)
+        operator = cls(grid, sources=[[25.0, 15.0], [115.0, 15.0]],
+                       receivers=[[45.0, 95.0], [75.0, 95.0], [105.0, 25.0]],
+                       dt=1.5e-3, nt=60, frequency=25.0, accuracy=4, pml_width=4,
+                       max_velocity=3000.0, compile=False)
+        z = torch.linspace(0, 1, grid.nz, dtype=torch.float64)[:, None]
+        x = torch.linspace(0, 1, grid.nx, dtype=torch.float64)[None, :]
+        model = 2000.0 + 600.0 * z + 200.0 * torch.sin(6.0 * x) * z
+        return operator, model
+
+    def extra_repr(self) -> str:
+        return (f"{super().extra_repr()}, shots={self.n_shots}, receivers={self.n_receivers}, "
+                f"nt={self.nt}, dt={self.dt}, accuracy={self.accuracy}, "
+                f"pml_widths={self.pml_widths}, engine={self.engine!r}, "
+                f"gradient={self.gradient!r}")
+
+
+def acoustic_wave_2d(velocity: torch.Tensor, grid, sources, receivers, dt: float, nt: int,
+                     **options) -> torch.Tensor:
+    """Shot gathers for ``velocity`` in one call (functional form of :class:`AcousticWave2D`).
+
+    Parameters
+    ----------
+    velocity : torch.Tensor
+        ``(nz, nx)`` [m/s], float32 or float64, any device; differentiable.
+    grid, sources, receivers, dt, nt, **options
+        As for :class:`AcousticWave2D`.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(n_shots, n_receivers, nt)``, same dtype and device as ``velocity``.
+    """
+    return AcousticWave2D(grid, sources, receivers, dt, nt, **options)(velocity)
+
