@@ -111,6 +111,22 @@ def test_user_mesh_nonconforming():
     taylor_test(operator, model)
 
 
+def test_user_tree_mesh():
+    from discretize import TreeMesh
+
+    grid = Grid(nx=12, nz=4, dx=10.0, dz=10.0, x0=-60.0)
+    line = surface_line("dipole-dipole", -30.0, 30.0, 12.0, n_max=3)
+    mesh = TreeMesh([np.full(64, 4.0), np.full(32, 4.0)], origin=(-128.0, -128.0))
+    mesh.refine_box([-70.0, -50.0], [70.0, 0.0], levels=mesh.max_level)  # 4 m near the line
+    mesh.finalize()
+    operator = DCResistivity2D(grid, line, mesh=mesh, nky=5)
+    model = DCResistivity2D.example_case()[1]
+    np.testing.assert_allclose(operator(model).numpy(),
+                               operator.simulation.dpred(operator.simpeg_model(model)),
+                               rtol=1e-12)
+    dottest(operator, model, rtol=1e-10)
+
+
 # -- derivatives ------------------------------------------------------------------------
 def test_dot_product_wrapped_products(case):
     operator, model = case
