@@ -43,7 +43,7 @@ DEFAULT_CONFIG = {
 _TOP_KEYS = set(DEFAULT_CONFIG)
 _OPTION_TYPES = {"max_iterations": int, "beta0_ratio": float, "cooling_factor": float,
                  "cg_max_iterations": int, "coupling_weight": float, "coupling": str,
-                 "coupling_iterations": int}
+                 "coupling_iterations": int, "coupling_eps": float}
 _PHYSICS_TYPES = {"alpha_s": float, "alpha_x": float, "alpha_z": float, "chi_factor": float,
                   "sensitivity_weighting": bool, "beta": float}
 _PHYSICS_NAMES = ("traveltime", "dcr")

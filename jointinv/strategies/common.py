@@ -53,7 +53,7 @@ def check_common_grid(setups) -> None:
 
 
 def coupling_term(kind: str, keys, grid, initial_models: dict, weight: float,
-                  n_data_total: int):
+                  n_data_total: int, eps: float = 0.1):
     """``(effective weight, term)`` for the objective.
 
     The term is scaled so that ``weight`` (lambda) means the same for any
@@ -61,7 +61,10 @@ def coupling_term(kind: str, keys, grid, initial_models: dict, weight: float,
 
     - ``"cross_gradient"`` (default): :class:`NormalizedCrossGradient`, whose
       value over the grid area is in [0, 1]; the objective adds
-      ``lambda * n_data_total * mean |u1 x u2|^2``.
+      ``lambda * n_data_total * mean |u1 x u2|^2``. ``eps`` (relative to each
+      model's largest gradient) damps directions where a model has only weak
+      gradients, so faint, poorly resolved structure is not imposed on the
+      other model.
     - ``"cross_gradient_unnormalized"``: :class:`CrossGradient` of the models
       divided by their mean absolute starting value (so m/s and km/s, or
       different resistivity levels, give the same term), times
@@ -73,7 +76,7 @@ def coupling_term(kind: str, keys, grid, initial_models: dict, weight: float,
     weight = check_nonnegative_float("coupling_weight", weight)
     area = grid.n_cells * grid.dx * grid.dz
     if kind == "cross_gradient":
-        return weight * n_data_total / area, NormalizedCrossGradient(keys, grid)
+        return weight * n_data_total / area, NormalizedCrossGradient(keys, grid, eps=eps)
     scales = {k: max(float(initial_models[k].abs().mean()), 1e-12) for k in keys}
     term_class = CrossGradient if kind == "cross_gradient_unnormalized" else JointTotalVariation
     return weight * n_data_total / area, term_class(keys, grid, scales=scales)

@@ -20,7 +20,8 @@ __all__ = ["invert_joint"]
 def invert_joint(setups: dict, coupling: str = "cross_gradient",
                  coupling_weight: float = DEFAULT_COUPLING_WEIGHT, max_iterations: int = 30,
                  beta0_ratio: float = 1.0, cooling_factor: float = 2.0,
-                 cg_max_iterations: int = 30, progress: bool = True, **_ignored):
+                 cg_max_iterations: int = 30, coupling_eps: float = 0.1,
+                 progress: bool = True, **_ignored):
     """Invert all data sets at once, coupling every pair of models.
 
     Minimises ``sum_k [phi_d,k + beta_k phi_m,k] + lambda_eff * coupling`` by
@@ -38,6 +39,9 @@ def invert_joint(setups: dict, coupling: str = "cross_gradient",
         for how ``coupling_weight`` is made unit-free.
     coupling_weight : float
         lambda, dimensionless (default 1).
+    coupling_eps : float
+        Gradient floor of the normalised cross-gradient, relative to each
+        model's largest gradient.
     """
     setups = check_setups(setups, minimum=2)
     check_common_grid(setups)
@@ -48,7 +52,7 @@ def invert_joint(setups: dict, coupling: str = "cross_gradient",
     n_data = sum(setup.data.n_data for setup in setups.values())
     couplings = [
         coupling_term(coupling, (a, b), grid, {k: built[k][2] for k in keys}, coupling_weight,
-                      n_data)
+                      n_data, coupling_eps)
         for i, a in enumerate(keys) for b in keys[i + 1:]
     ]
     problem = InversionProblem([b[0] for b in built.values()],

@@ -4,10 +4,13 @@ Each round runs one Gauss-Newton step of every physics on its own (with its
 own beta, cooling and solver), giving updates ``m~_k``; then the models move
 to minimise the structural coupling while staying close to those updates:
 
-    min_m  sum_k mean(((m_k - m~_k) / s_k)^2) + lambda * mean |u1 x u2|^2
+    min_m  sum_k 1/2 (m_k - m~_k)^T H_k (m_k - m~_k) + lambda_eff * coupling(m)
 
-with ``s_k`` the standard deviation of ``m~_k`` (so the closeness term is
-unit-free). Because the physics only ever see their own problem, any solver a
+where ``H_k`` is the Gauss-Newton Hessian of physics ``k``'s own objective at
+``m~_k``: "close" is measured by how much each physics' data fit and
+regularization would suffer, so the coupling moves the models only where
+their data leave them free. ``lambda_eff`` is scaled as in the simultaneous
+strategy. Because the physics only ever see their own problem, any solver a
 physics brings (SimPEG's included) can run the separate steps.
 """
 
@@ -21,29 +24,40 @@ from ..problem import InversionProblem
 from ..solvers import estimate_betas, gauss_newton
 from ..solvers.gauss_newton import record
 from ..solvers.progress import progress_bar
-from .common import check_common_grid, check_setups, coupling_term, make_result
+from .common import (
+    DEFAULT_COUPLING_WEIGHT,
+    check_common_grid,
+    check_setups,
+    coupling_term,
+    make_result,
+)
 
 __all__ = ["invert_sequential", "coupling_step"]
 
 
-def coupling_step(models: dict, couplings, iterations: int = 20, lower=None, upper=None):
-    """Minimise coupling + closeness to ``models`` with L-BFGS; returns new models."""
+def coupling_step(models: dict, hessians: dict, couplings, iterations: int = 20,
+                  lower=None, upper=None):
+    """Minimise coupling + Hessian-weighted closeness to ``models`` with L-BFGS.
+
+    ``hessians[key]`` applies ``H_k`` to a ``(nz, nx)`` tensor. Returns new models.
+    """
     anchors = {k: m.detach() for k, m in models.items()}
-    scales = {k: float(m.std()) or float(m.abs().mean()) or 1.0 for k, m in anchors.items()}
     variables = {k: m.clone().requires_grad_(True) for k, m in anchors.items()}
     optimizer = torch.optim.LBFGS(list(variables.values()), max_iter=iterations,
                                   line_search_fn="strong_wolfe")
 
-    def objective():
-        closeness = sum((((variables[k] - anchors[k]) / scales[k]) ** 2).mean()
-                        for k in variables)
-        return closeness + sum(weight * term(variables) for weight, term in couplings)
-
     def closure():
         optimizer.zero_grad()
-        value = objective()
-        value.backward()
-        return value
+        value = 0.0
+        with torch.enable_grad():
+            coupling = sum(weight * term(variables) for weight, term in couplings)
+            coupling.backward()
+        for k, v in variables.items():
+            delta = v.detach() - anchors[k]
+            h_delta = hessians[k](delta)
+            value += 0.5 * float((delta * h_delta).sum())
+            v.grad = h_delta if v.grad is None else v.grad + h_delta
+        return torch.as_tensor(value + float(coupling.detach()), dtype=torch.float64)
 
     optimizer.step(closure)
     out = {}
@@ -55,9 +69,11 @@ def coupling_step(models: dict, couplings, iterations: int = 20, lower=None, upp
 
 
 def invert_sequential(setups: dict, coupling: str = "cross_gradient",
-                      coupling_weight: float = 0.1, max_iterations: int = 30,
+                      coupling_weight: float = DEFAULT_COUPLING_WEIGHT,
+                      max_iterations: int = 30,
                       beta0_ratio: float = 1.0, cooling_factor: float = 2.0,
                       cg_max_iterations: int = 30, coupling_iterations: int = 20,
+                      coupling_eps: float = 0.1,
                       progress: bool = True, **_ignored):
     """Alternate separate Gauss-Newton steps with a structural coupling step.
 
@@ -86,8 +102,9 @@ def invert_sequential(setups: dict, coupling: str = "cross_gradient",
         problems[key], models[key] = problem, m0
     lower = {k: b[3] for k, b in built.items()}
     upper = {k: b[4] for k, b in built.items()}
-    # n_data_total=1: the weight becomes lambda / area, i.e. lambda times the grid mean
-    couplings = [coupling_term(coupling, (a, b), grid, models, coupling_weight, 1)
+    n_data = sum(setup.data.n_data for setup in setups.values())
+    couplings = [coupling_term(coupling, (a, b), grid, models, coupling_weight, n_data,
+                               coupling_eps)
                  for i, a in enumerate(keys) for b in keys[i + 1:]]
     history, bar = [], progress_bar(max_iterations, "sequential", progress)
     for iteration in range(1, max_iterations + 1):
@@ -100,7 +117,11 @@ def invert_sequential(setups: dict, coupling: str = "cross_gradient",
                                    lower={key: lower[key]}, upper={key: upper[key]},
                                    progress=False)
             models[key] = step[key]
-        models = coupling_step(models, couplings, coupling_iterations, lower, upper)
+        hessians = {}
+        for key in keys:
+            apply = problems[key].hessian_operator({key: models[key]})
+            hessians[key] = (lambda v, apply=apply, key=key: apply({key: v})[key])
+        models = coupling_step(models, hessians, couplings, coupling_iterations, lower, upper)
         parts = {}
         with torch.no_grad():
             for key in keys:

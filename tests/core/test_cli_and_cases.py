@@ -18,7 +18,8 @@ def test_gauss_newton_reaches_target_on_linear_traveltime_in_five_iterations():
 
 
 def test_demo_writes_models_metrics_and_figures(tmp_path, capsys):
-    assert main(["demo", "--output", str(tmp_path), "--quiet"]) == 0
+    assert main(["demo", "--case", "crosshole", "--output", str(tmp_path), "--quiet",
+                 "--max-iterations", "10"]) == 0
     out = capsys.readouterr().out
     assert str(tmp_path.resolve()) in out and "rmse" in out
     metrics = json.loads((tmp_path / "metrics.json").read_text())["metrics"]["velocity"]

@@ -1,0 +1,69 @@
+import re
+
+import pytest
+import torch
+from conftest import DenseLinearOperator
+
+from jointinv import Grid
+from jointinv.coupling import NormalizedCrossGradient
+from jointinv.objective import DataMisfit
+from jointinv.physics_setup import PhysicsSetup
+from jointinv.problem import InversionProblem
+from jointinv.regularization import tikhonov
+from jointinv.strategies import run_strategy
+
+
+@pytest.fixture
+def setups(small_grid, block_model):
+    """Two under-determined linear physics seeing the same block at different amplitudes."""
+    out = {}
+    for key, seed, scale in (("a", 1, 1.0), ("b", 7, 300.0)):
+        operator = DenseLinearOperator(small_grid, n_data=30, seed=seed)
+        true = scale * block_model
+        data = operator.simulate(true, relative_error=0.0, noise_floor=0.02 * scale, seed=seed)
+        out[key] = PhysicsSetup(operator, data, torch.zeros_like(true), true_model=true)
+    return out
+
+
+def ncg(result):
+    grid = result.operators["a"].grid
+    return NormalizedCrossGradient(("a", "b"), grid).mean(result.models)
+
+
+@pytest.mark.parametrize("strategy", ["cross_gradient", "sequential"])
+def test_joint_strategies_align_structure_and_fit_both_data_sets(setups, strategy):
+    independent = run_strategy("independent", setups, progress=False, max_iterations=30)
+    joint = run_strategy(strategy, setups, progress=False, max_iterations=30,
+                         coupling_weight=10.0)
+    for key in ("a", "b"):
+        assert joint.misfit(key) <= setups[key].data.n_data * 1.0001
+    assert ncg(joint) < 0.8 * ncg(independent)
+    assert joint.metrics["a"]["ncg_between_models"] == pytest.approx(ncg(joint))
+
+
+def test_joint_rejects_different_grids(setups, small_grid):
+    other = Grid(nx=small_grid.nx + 1, nz=small_grid.nz, dx=1.0, dz=1.0)
+    operator = DenseLinearOperator(other, n_data=5)
+    model = torch.zeros(other.shape, dtype=torch.float64)
+    setups["b"] = PhysicsSetup(operator, operator.simulate(model, noise_floor=1.0), model)
+    with pytest.raises(ValueError, match="coupled physics must share one jointinv.Grid"):
+        run_strategy("cross_gradient", setups, progress=False)
+
+
+def test_strategy_errors(setups):
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        run_strategy("fusion", setups)
+    with pytest.raises(ValueError, match="setups must hold at least 2 physics"):
+        run_strategy("cross_gradient", {"a": setups["a"]})
+    with pytest.raises(TypeError, match=re.escape("setups['a'] must be a jointinv.PhysicsSetup")):
+        run_strategy("independent", {"a": object()})
+
+
+def test_coupling_on_a_model_without_operator_is_rejected(setups, small_grid):
+    misfit = DataMisfit("a", setups["a"].operator, setups["a"].data)
+    with pytest.raises(ValueError, match=re.escape("coupling NormalizedCrossGradient reads "
+                                                   "models ['c'] that no data misfit reads")):
+        InversionProblem([misfit], {"a": tikhonov("a", small_grid)}, {"a": 1.0},
+                         couplings=[(1.0, NormalizedCrossGradient(("a", "c"), small_grid))])
+    with pytest.raises(ValueError, match="regularizations name models \\['z'\\]"):
+        InversionProblem([misfit], {"z": tikhonov("z", small_grid)}, {})
