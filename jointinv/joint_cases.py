@@ -56,8 +56,8 @@ def joint_case(name: str = "dike", n_boreholes_points: int = 21, seed: int = 0,
     1600 m/s; log10 resistivity: background 2 (100 ohm m), first unit 1.5,
     second unit 1 (10 ohm m). Noise: ``traveltime_noise`` relative (floor
     1e-5 s) and ``dc_noise`` relative, seeded. Starting models: homogeneous
-    backgrounds. ``velocity_units="km/s"`` expresses velocities (and travel
-    times in s) in km/s instead, to check unit independence.
+    backgrounds. ``velocity_units="km/s"`` expresses velocities in km/s
+    instead (travel times then come out in ms), to check unit independence.
     """
     if name not in _GEOLOGIES:
         raise ValueError(f"name must be one of {list(JOINT_CASES)}, got {name!r}")
@@ -81,7 +81,8 @@ def joint_case(name: str = "dike", n_boreholes_points: int = 21, seed: int = 0,
         grid, "dipole-dipole", start=-90.0, end=90.0, electrode_spacing=10.0, n_max=6)
     cases = {}
     for key, operator, true, background, noise, floor in (
-        ("traveltime", traveltime, velocity, 2000.0 * scale, traveltime_noise, 1e-5),
+        # travel times scale with 1 / velocity units: keep the floor at 10 microseconds
+        ("traveltime", traveltime, velocity, 2000.0 * scale, traveltime_noise, 1e-5 / scale),
         ("dcr", dcr, log_resistivity, 2.0, dc_noise, 0.0),
     ):
         data = operator.simulate(true, relative_error=noise, noise_floor=floor, seed=seed)
