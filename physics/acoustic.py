@@ -190,7 +190,6 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
             self.step_ratio = cfl_step_ratio(self.dt, self.spacing, self.max_velocity,
                                              self.accuracy)
         self._plan_cache = {}
-        self._kernels = {}
         self._warned_sampling = False
 
     # -- metadata ----------------------------------------------------------------------
@@ -255,8 +254,6 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         if compile == "auto":
             cells = layout.shape[0] * layout.shape[1] * self.n_shots * n_steps
             compile = cells >= AUTO_COMPILE_CELL_STEPS
-        if (layout, compile) not in self._kernels:
-            self._kernels[(layout, compile)] = Kernels(layout, compile)
         profiles = pml_profiles(layout, self.pml_widths, self.spacing, self.dt / ratio,
                                 max_velocity, self.frequency, dtype, device)
         plan = PropagationPlan(
@@ -266,7 +263,7 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
             .expand(self.n_shots, -1),
             n_steps=n_steps, step_ratio=ratio,
             checkpoint_interval=self.checkpoint_interval or default_checkpoint_interval(n_steps),
-            kernels=self._kernels[(layout, compile)])
+            kernels=Kernels.get(layout, compile))
         if self.max_velocity is None:
             self._plan_cache.clear()  # the model's maximum changes: keep only the latest
         self._plan_cache[key] = plan

@@ -40,8 +40,18 @@ class Kernels:
     """The step functions for one layout, compiled with ``torch.compile`` if asked.
 
     If compilation fails (no compiler, unsupported platform) the eager
-    functions are used from then on, after one warning.
+    functions are used from then on, after one warning. Use :meth:`get` to
+    share one instance (and its compiled code) between operators.
     """
+
+    _shared: dict = {}
+
+    @classmethod
+    def get(cls, layout: StepLayout, compile: bool) -> Kernels:
+        """The instance for ``(layout, compile)``, created on first use."""
+        if (layout, compile) not in cls._shared:
+            cls._shared[(layout, compile)] = cls(layout, compile)
+        return cls._shared[(layout, compile)]
 
     def __init__(self, layout: StepLayout, compile: bool):
         self.eager = {

@@ -11,6 +11,7 @@ from jointinv import Grid, load_physics
 from jointinv.testing import dottest, gradient_check, random_like, taylor_test
 from jointinv.wavelets import peak_frequency, ricker
 from physics.acoustic import AcousticWave2D, acoustic_wave_2d
+from physics.acoustic_checkpoint import Kernels
 from physics.acoustic_setup import upsample
 from physics.acoustic_step import critical_courant_number
 
@@ -258,6 +259,7 @@ def test_compile_failure_falls_back_to_eager(monkeypatch):
         return fail
 
     monkeypatch.setattr(torch, "compile", broken)
+    monkeypatch.setattr(Kernels, "_shared", {})  # do not leave the broken kernels behind
     operator = tiny_operator(compile=True)
     with pytest.warns(RuntimeWarning, match="torch.compile of the acoustic step failed"):
         data = operator(smooth_model(GRID))
