@@ -10,6 +10,7 @@ from .grid import Grid
 from .inversion import SOLVERS, invert
 from .maps import IdentityMap, ReciprocalMap, get_map
 from .operator import PhysicsOperator
+from .physics_setup import PhysicsSetup
 from .registry import available_physics, create_physics, load_physics
 from .result import InversionResult
 
@@ -21,6 +22,7 @@ __all__ = [
     "IdentityMap",
     "InversionResult",
     "PhysicsOperator",
+    "PhysicsSetup",
     "ReciprocalMap",
     "SOLVERS",
     "SimulationBridge",

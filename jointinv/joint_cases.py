@@ -3,7 +3,9 @@ and a surface DC line, generated in code (no downloads).
 
 Both cases live on a 200 m x 100 m section of 5 m cells (40 x 20). Travel
 times: sources in a borehole at x = -100 m, receivers in one at x = +100 m,
-depths 0-100 m. DC: a dipole-dipole line on the surface. Velocity and
+depths 20-100 m (below the top layer). DC: a dipole-dipole line on the
+surface, whose sensitivity fades with depth. Each method thus sees well what
+the other sees poorly. Velocity and
 resistivity change at the same boundaries (shared structure), which is what
 structural coupling exploits.
 """
@@ -47,7 +49,8 @@ _GEOLOGIES = {"dike": _dike_geology, "fault": _fault_geology}
 JOINT_CASES = tuple(_GEOLOGIES)
 
 
-def joint_case(name: str = "dike", n_boreholes_points: int = 21, seed: int = 0,
+def joint_case(name: str = "dike", n_boreholes_points: int = 17, borehole_top: float = 20.0,
+               seed: int = 0,
                traveltime_noise: float = 0.01, dc_noise: float = 0.03,
                velocity_units: str = "m/s", dtype=torch.float64) -> dict:
     """``{"traveltime": Case, "dcr": Case}`` of the built-in joint geology ``name``.
@@ -73,7 +76,8 @@ def joint_case(name: str = "dike", n_boreholes_points: int = 21, seed: int = 0,
     log_resistivity[first], log_resistivity[second] = 1.5, 1.0
     velocity = velocity * scale
 
-    depths = np.linspace(0.0, grid.z_max, n_boreholes_points)
+    # the boreholes start below the top layer, which only the DC line sees well
+    depths = np.linspace(borehole_top, grid.z_max, n_boreholes_points)
     sources = np.column_stack([np.full_like(depths, grid.x0), depths])
     receivers = np.column_stack([np.full_like(depths, grid.x_max), depths])
     traveltime = create_physics("traveltime", grid, sources, receivers)
