@@ -12,22 +12,31 @@ backwards through it. Memory is about ``(n_steps / interval) * 2 + interval``
 wavefields instead of several per step; the price is one extra forward pass.
 Its ``jvp`` propagates the tangent wavefield alongside the forward one, so
 forward-mode AD (used for Jacobian-vector products) works too.
+
+On the CPU with compiled kernels the shots are split into
+``torch.get_num_threads()`` groups, each propagated through the whole time
+loop by its own thread with single-threaded kernels (compiled code releases
+the GIL). Threads then meet once per propagation instead of at an OpenMP
+barrier after every loop of every step, which also keeps the speed when the
+cores are shared with other work.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
+import numpy as np
 import torch
 import torch.autograd.forward_ad as fwAD
 
 from .acoustic_step import StepLayout, adjoint_step, wave_step, zero_state
 
-__all__ = ["CheckpointedPropagation", "Kernels", "PropagationPlan", "run_forward",
-           "default_checkpoint_interval"]
+__all__ = ["CheckpointedPropagation", "Kernels", "PropagationPlan", "default_checkpoint_interval",
+           "in_shot_groups", "run_forward"]
 
 
 def default_checkpoint_interval(n_steps: int) -> int:
@@ -39,35 +48,52 @@ def default_checkpoint_interval(n_steps: int) -> int:
 class Kernels:
     """The step functions for one layout, compiled with ``torch.compile`` if asked.
 
-    If compilation fails (no compiler, unsupported platform) the eager
-    functions are used from then on, after one warning. Use :meth:`get` to
-    share one instance (and its compiled code) between operators.
+    ``serial=True`` compiles single-threaded kernels, for running shot groups
+    in parallel threads (see :func:`in_shot_groups`). If compilation fails
+    (no compiler, unsupported platform) the eager functions are used from
+    then on, after one warning. Use :meth:`get` to share one instance (and
+    its compiled code) between operators.
     """
 
     _shared: dict = {}
 
     @classmethod
-    def get(cls, layout: StepLayout, compile: bool) -> Kernels:
-        """The instance for ``(layout, compile)``, created on first use."""
-        if (layout, compile) not in cls._shared:
-            cls._shared[(layout, compile)] = cls(layout, compile)
-        return cls._shared[(layout, compile)]
+    def get(cls, layout: StepLayout, compile: bool, serial: bool = False) -> Kernels:
+        """The instance for ``(layout, compile, serial)``, created on first use."""
+        key = (layout, compile, serial)
+        if key not in cls._shared:
+            cls._shared[key] = cls(layout, compile, serial)
+        return cls._shared[key]
 
-    def __init__(self, layout: StepLayout, compile: bool):
+    def __init__(self, layout: StepLayout, compile: bool, serial: bool = False):
         self.eager = {
             "step": partial(wave_step, layout),
             "step_w": partial(wave_step, layout, return_laplacian=True),
             "adjoint": partial(adjoint_step, layout),
         }
         self.compiled = None
+        self._serial = serial
         if compile:
-            self.compiled = {name: torch.compile(function, dynamic=False)
+            options = {"cpp.threads": 1} if serial else None
+            self.compiled = {name: torch.compile(function, dynamic=False, options=options)
                              for name, function in self.eager.items()}
+        self._lock = threading.Lock()
+        self._ready = set()
+
+    @property
+    def serial(self) -> bool:
+        """True while single-threaded compiled kernels are in use."""
+        return self._serial and self.compiled is not None
 
     def __call__(self, name: str, *args, **kwargs):
         if self.compiled is not None and not _has_tangent(args[0]):
             try:
-                return self.compiled[name](*args, **kwargs)
+                if name in self._ready:
+                    return self.compiled[name](*args, **kwargs)
+                with self._lock:  # compile once, not once per thread
+                    result = self.compiled[name](*args, **kwargs)
+                    self._ready.add(name)
+                return result
             except Exception as error:  # compilation problems surface at the first call
                 warnings.warn(f"torch.compile of the acoustic step failed ({type(error).__name__}: "
                               f"{error}); using the eager step", RuntimeWarning, stacklevel=2)
@@ -115,6 +141,45 @@ class PropagationPlan:
     def n_shots(self) -> int:
         return self.source_index.shape[0]
 
+    def subset(self, shots: slice) -> PropagationPlan:
+        """The same plan for the shots ``shots``."""
+        return replace(self, source_index=self.source_index[shots],
+                       receiver_index=self.receiver_index[shots])
+
+
+def in_shot_groups(plan: PropagationPlan, device: torch.device, work) -> list:
+    """``[work(index, subplan, shots) for each shot group]``, groups in parallel threads.
+
+    One group (no threads) unless the kernels are serial compiled code on the
+    CPU. Every thread runs in the caller's grad mode.
+    """
+    n_groups = 1
+    if device.type == "cpu" and plan.kernels.serial:
+        n_groups = max(1, min(torch.get_num_threads(), plan.n_shots))
+    bounds = [int(b) for b in np.linspace(0, plan.n_shots, n_groups + 1).round()]
+    groups = [slice(bounds[i], bounds[i + 1]) for i in range(n_groups)]
+    if n_groups == 1:
+        return [work(0, plan, groups[0])]
+    results, errors = [None] * n_groups, []
+    grad_mode = torch.is_grad_enabled()
+
+    def run(index):
+        try:
+            with torch.set_grad_enabled(grad_mode):
+                results[index] = work(index, plan.subset(groups[index]), groups[index])
+        except BaseException as error:  # re-raised in the caller's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(1, n_groups)]
+    for thread in threads:
+        thread.start()
+    run(0)
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
 
 def _record(plan: PropagationPlan, u: torch.Tensor) -> torch.Tensor:
     return u.reshape(plan.n_shots, -1).gather(1, plan.receiver_index)
@@ -127,7 +192,7 @@ def _inject_receiver_adjoint(plan: PropagationPlan, u_bar: torch.Tensor, values:
 
 def run_forward(plan: PropagationPlan, V: torch.Tensor, increments: torch.Tensor,
                 checkpoints: list | None = None) -> torch.Tensor:
-    """Propagate from rest and record the receivers.
+    """Propagate from rest and record the receivers (one thread, all shots of ``plan``).
 
     Parameters
     ----------
@@ -156,70 +221,101 @@ def run_forward(plan: PropagationPlan, V: torch.Tensor, increments: torch.Tensor
     return torch.stack(records, dim=-1)
 
 
+def _adjoint_sweep(plan: PropagationPlan, V, increments, data_bar, checkpoints):
+    """Reverse-time sweep for the shots of ``plan``: returns ``(V_bar, increments_bar)``."""
+    kernels, interval, n_shots = plan.kernels, plan.checkpoint_interval, plan.n_shots
+    adjoint = zero_state(plan.layout, n_shots, V.dtype, V.device)
+    V_bar = torch.zeros((n_shots, *plan.layout.interior_shape), dtype=V.dtype, device=V.device)
+    increments_bar = torch.zeros_like(increments)
+    for segment in reversed(range(len(checkpoints))):
+        start = segment * interval
+        stop = min(start + interval, plan.n_steps)
+        state, laplacians = checkpoints[segment], []
+        for j in range(start, stop):
+            state, w = kernels("step_w", V, plan.profiles, state, increments[j],
+                               plan.source_index)
+            laplacians.append(w)
+        del state
+        checkpoints[segment] = None  # free the memory as we go
+        for j in reversed(range(start, stop)):
+            increments_bar[j] = adjoint[0].reshape(n_shots, -1).gather(
+                1, plan.source_index).view(n_shots)
+            adjoint, V_bar = kernels("adjoint", V, plan.profiles, adjoint,
+                                     laplacians.pop(), V_bar)
+            if j % plan.step_ratio == 0:
+                adjoint = (_inject_receiver_adjoint(plan, adjoint[0],
+                                                    data_bar[..., j // plan.step_ratio]),
+                           *adjoint[1:])
+    return V_bar.sum(0), increments_bar
+
+
+def _tangent_sweep(plan: PropagationPlan, V, increments, V_dot, increments_dot):
+    """Forward propagation of the tangent (Born) wavefield; returns its records."""
+    pad = plan.layout.pad
+    state = zero_state(plan.layout, plan.n_shots, V.dtype, V.device)
+    tangent = zero_state(plan.layout, plan.n_shots, V.dtype, V.device)
+    records = []
+    for j in range(plan.n_steps):
+        if j % plan.step_ratio == 0:
+            records.append(_record(plan, tangent[0]))
+        state, w = plan.kernels("step_w", V, plan.profiles, state, increments[j],
+                                plan.source_index)
+        tangent = plan.kernels("step", V, plan.profiles, tangent, increments_dot[j],
+                               plan.source_index)
+        if V_dot is not None:
+            # d(V w) = V dw + dV w: the model perturbation acts as a source.
+            tangent[0][:, pad:-pad, pad:-pad] += V_dot * w
+    return torch.stack(records, dim=-1)
+
+
 class CheckpointedPropagation(torch.autograd.Function):
-    """``data = propagate(V, increments)`` with a checkpointed exact adjoint."""
+    """``data = propagate(V, increments)`` with a checkpointed exact adjoint.
+
+    ``V`` is ``(nz_pml, nx_pml)`` (shared by all shots), ``increments``
+    ``(n_steps, n_shots)``; ``data`` is ``(n_shots, n_receivers, nt)``.
+    """
 
     @staticmethod
     def forward(ctx, V, increments, plan):
-        checkpoints = [] if (V.requires_grad or increments.requires_grad) else None
-        data = run_forward(plan, V, increments, checkpoints)
-        ctx.plan, ctx.checkpoints = plan, checkpoints
+        keep = V.requires_grad or increments.requires_grad
+
+        def work(index, subplan, shots):
+            checkpoints = [] if keep else None
+            data = run_forward(subplan, V, increments[:, shots], checkpoints)
+            return data, checkpoints
+
+        results = in_shot_groups(plan, V.device, work)
+        ctx.plan = plan
+        ctx.checkpoints = [checkpoints for _, checkpoints in results]
         ctx.save_for_backward(V, increments)
         ctx.save_for_forward(V, increments)
-        return data
+        return torch.cat([data for data, _ in results])
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, data_bar):
         V, increments = ctx.saved_tensors
-        plan, checkpoints = ctx.plan, ctx.checkpoints
-        kernels, interval = plan.kernels, plan.checkpoint_interval
-        n_shots = plan.n_shots
         data_bar = data_bar.to(V.dtype)
-        adjoint = zero_state(plan.layout, n_shots, V.dtype, V.device)
-        V_bar = torch.zeros((n_shots, *plan.layout.interior_shape), dtype=V.dtype, device=V.device)
-        increments_bar = torch.zeros_like(increments)
-        for segment in reversed(range(len(checkpoints))):
-            start = segment * interval
-            stop = min(start + interval, plan.n_steps)
-            state, laplacians = checkpoints[segment], []
-            for j in range(start, stop):
-                state, w = kernels("step_w", V, plan.profiles, state, increments[j],
-                                   plan.source_index)
-                laplacians.append(w)
-            del state
-            for j in reversed(range(start, stop)):
-                increments_bar[j] = adjoint[0].reshape(n_shots, -1).gather(
-                    1, plan.source_index).view(n_shots)
-                adjoint, V_bar = kernels("adjoint", V, plan.profiles, adjoint,
-                                         laplacians.pop(), V_bar)
-                if j % plan.step_ratio == 0:
-                    adjoint = (_inject_receiver_adjoint(plan, adjoint[0],
-                                                        data_bar[..., j // plan.step_ratio]),
-                               *adjoint[1:])
-            checkpoints[segment] = None  # free the memory as we go
-        V_bar = V_bar.sum(0) if V.dim() == 2 else V_bar
+
+        def work(index, subplan, shots):
+            return _adjoint_sweep(subplan, V, increments[:, shots], data_bar[shots],
+                                  ctx.checkpoints[index])
+
+        results = in_shot_groups(ctx.plan, V.device, work)
+        ctx.checkpoints = None
+        V_bar = sum(V_bar for V_bar, _ in results)
+        increments_bar = torch.cat([bar for _, bar in results], dim=1)
         return (V_bar if ctx.needs_input_grad[0] else None,
                 increments_bar if ctx.needs_input_grad[1] else None, None)
 
     @staticmethod
     def jvp(ctx, V_dot, increments_dot, _):
         V, increments = ctx.saved_tensors
-        plan = ctx.plan
-        pad = plan.layout.pad
         if increments_dot is None:
             increments_dot = torch.zeros_like(increments)
-        state = zero_state(plan.layout, plan.n_shots, V.dtype, V.device)
-        tangent = zero_state(plan.layout, plan.n_shots, V.dtype, V.device)
-        records = []
-        for j in range(plan.n_steps):
-            if j % plan.step_ratio == 0:
-                records.append(_record(plan, tangent[0]))
-            state, w = plan.kernels("step_w", V, plan.profiles, state, increments[j],
-                                    plan.source_index)
-            tangent = plan.kernels("step", V, plan.profiles, tangent, increments_dot[j],
-                                   plan.source_index)
-            if V_dot is not None:
-                # d(V w) = V dw + dV w: the model perturbation acts as a source.
-                tangent[0][:, pad:-pad, pad:-pad] += V_dot * w
-        return torch.stack(records, dim=-1)
+
+        def work(index, subplan, shots):
+            return _tangent_sweep(subplan, V, increments[:, shots], V_dot,
+                                  increments_dot[:, shots])
+
+        return torch.cat(in_shot_groups(ctx.plan, V.device, work))

@@ -342,7 +342,7 @@ def wave_step(layout: StepLayout, V: torch.Tensor, profiles: tuple, state: tuple
     u_new = _pad_ring(V * w + 2 * u[inner] - u_prev[inner], pad)
     n_shots = u_new.shape[0]
     u_new = u_new.view(n_shots, -1).scatter_add(
-        1, source_index, source_increment.view(n_shots, 1)).view_as(u)
+        1, source_index, source_increment.reshape(n_shots, 1)).view_as(u)
     new_state = (u_new, u, *memory)
     return (new_state, w) if return_laplacian else new_state
 
