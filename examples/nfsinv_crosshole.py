@@ -78,7 +78,7 @@ def main():
     for label, bounds in runs.items():
         result = jointinv.invert(operator, data, initial_velocity,
                                  true_model=1.0 / true_slowness, solver="gauss_newton",
-                                 max_iterations=args.max_iterations, alpha_s=1e-2,
+                                 max_iterations=args.max_iterations, alpha_s=0.1,
                                  bounds=bounds, cg_max_iterations=50, progress=False)
         recovered_slowness = 1.0 / result.model
         rmse = float(((recovered_slowness - true_slowness) ** 2).mean().sqrt())
