@@ -48,12 +48,9 @@ def _compare(args) -> int:
 
 
 def _crosshole_demo(args) -> int:
-    import torch
-
     from .cases import crosshole_traveltime_case
     from .inversion import invert
 
-    torch.set_default_dtype(torch.float64)
     start = time.perf_counter()
     case = crosshole_traveltime_case(seed=args.seed)
     print(f"jointinv demo: {case.description} on a {case.operator.grid.nx} x "
