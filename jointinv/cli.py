@@ -11,6 +11,8 @@ __all__ = ["main"]
 
 
 def _demo(args) -> int:
+    if args.max_iterations is None:
+        args.max_iterations = 10 if args.case == "crosshole" else 30
     if args.case != "crosshole":
         return _joint_demo(args)
     return _crosshole_demo(args)
@@ -81,16 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jointinv", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
-        "demo", help="run the built-in joint seismic-DC demo (or --case crosshole)")
-    demo.add_argument("--case", default="dike", choices=["dike", "fault", "crosshole"],
-                      help="joint geology (dike, fault) or the travel-time-only cross-hole "
-                           "case (default: %(default)s)")
+        "demo", help="run a built-in demo: cross-hole travel times, or a joint seismic-DC case")
+    demo.add_argument("--case", default="crosshole", choices=["crosshole", "dike", "fault"],
+                      help="travel-time-only cross-hole case, or a joint geology (dike, fault) "
+                           "inverted independently and with cross-gradient "
+                           "(default: %(default)s)")
     demo.add_argument("--output", default="jointinv-output/demo",
                       help="folder for models, metrics and figures (default: %(default)s)")
     demo.add_argument("--solver", default="gauss_newton",
                       choices=["gauss_newton", "adam", "lbfgs"],
                       help="solver of the crosshole case")
-    demo.add_argument("--max-iterations", type=int, default=30)
+    demo.add_argument("--max-iterations", type=int, default=None,
+                      help="Gauss-Newton iterations (default: 10 crosshole, 30 joint)")
     demo.add_argument("--seed", type=int, default=0, help="noise seed")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(run=_demo)
