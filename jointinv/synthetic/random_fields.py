@@ -89,8 +89,8 @@ def gaussian_random_field(shape, correlation_length, smoothness: float = 3.0, se
     :math:`S(k) \propto (2\alpha + 4\pi^2 \sum_j \beta_j^2 k_j^2)^{-(\alpha + n/2)}`
     (``k`` in cycles per unit), normalised so that the variance is 1. The
     field is synthesised on a grid padded by three correlation lengths per
-    axis (at most twice the size) and cropped, so that the periodicity of
-    the FFT does not correlate opposite edges.
+    axis (the padding capped at twice the field's length) and cropped, so
+    that the periodicity of the FFT does not correlate opposite edges.
     """
     if isinstance(shape, int | np.integer):
         shape = (shape,)
