@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import math
 import threading
+import types
 import warnings
 from dataclasses import dataclass, replace
-from functools import partial
 
 import numpy as np
 import torch
@@ -66,17 +66,15 @@ class Kernels:
         return cls._shared[key]
 
     def __init__(self, layout: StepLayout, compile: bool, serial: bool = False):
-        self.eager = {
-            "step": partial(wave_step, layout),
-            "step_w": partial(wave_step, layout, return_laplacian=True),
-            "adjoint": partial(adjoint_step, layout),
-        }
+        self.layout = layout
         self.compiled = None
         self._serial = serial
         if compile:
             options = {"cpp.threads": 1} if serial else None
-            self.compiled = {name: torch.compile(function, dynamic=False, options=options)
-                             for name, function in self.eager.items()}
+            tag = f"{len(Kernels._shared)}{'_serial' if serial else ''}"
+            self.compiled = {name: torch.compile(_own_copy(function, tag), dynamic=False,
+                                                 options=options)
+                             for name, function in _STEP_FUNCTIONS.items()}
         self._lock = threading.Lock()
         self._ready = set()
 
@@ -89,16 +87,40 @@ class Kernels:
         if self.compiled is not None and not _has_tangent(args[0]):
             try:
                 if name in self._ready:
-                    return self.compiled[name](*args, **kwargs)
+                    return self.compiled[name](self.layout, *args, **kwargs)
                 with self._lock:  # compile once, not once per thread
-                    result = self.compiled[name](*args, **kwargs)
+                    result = self.compiled[name](self.layout, *args, **kwargs)
                     self._ready.add(name)
                 return result
             except Exception as error:  # compilation problems surface at the first call
                 warnings.warn(f"torch.compile of the acoustic step failed ({type(error).__name__}: "
                               f"{error}); using the eager step", RuntimeWarning, stacklevel=2)
                 self.compiled = None
-        return self.eager[name](*args, **kwargs)
+        return _STEP_FUNCTIONS[name](self.layout, *args, **kwargs)
+
+
+# One top-level function per kernel, and a copy of it (own code object) per
+# Kernels instance: torch.compile keeps compiled variants per code object and
+# recompiles at most ``recompile_limit`` (8) times for each before falling
+# back to eager, so layouts, dtypes and grad modes must not share one.
+def _step(layout, *args):
+    return wave_step(layout, *args)
+
+
+def _step_with_laplacian(layout, *args):
+    return wave_step(layout, *args, return_laplacian=True)
+
+
+def _adjoint(layout, *args):
+    return adjoint_step(layout, *args)
+
+
+_STEP_FUNCTIONS = {"step": _step, "step_w": _step_with_laplacian, "adjoint": _adjoint}
+
+
+def _own_copy(function, tag: str):
+    code = function.__code__.replace(co_name=f"{function.__name__}_{tag}")
+    return types.FunctionType(code, function.__globals__, code.co_name)
 
 
 def _has_tangent(tensor: torch.Tensor) -> bool:
