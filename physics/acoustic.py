@@ -164,9 +164,10 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         if compile != "auto" and not isinstance(compile, bool):
             raise ValueError(f"compile must be True, False or 'auto', got {compile!r}")
         self.compile = compile
-        if free_surface and grid.nz < self.accuracy // 2:
-            raise ValueError(f"free_surface needs nz >= accuracy / 2 = {self.accuracy // 2} "
-                             f"cells for its mirror image, got nz = {grid.nz}")
+        if free_surface and grid.nz < self.accuracy:
+            raise ValueError(f"free_surface needs nz >= accuracy = {self.accuracy} cells "
+                             f"(the mirror image and the bottom PML must not overlap), "
+                             f"got nz = {grid.nz}")
         self.source_cells = snap_to_cells(grid, "sources", sources)
         self.receiver_cells = snap_to_cells(grid, "receivers", receivers)
         n_shots = len(self.source_cells)

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.autograd.forward_ad as fwAD
 
-from .acoustic_step import StepLayout, adjoint_step, wave_step, zero_state
+from .acoustic_step import StepLayout, adjoint_step, wave_step, zero_adjoint_state, zero_state
 
 __all__ = ["CheckpointedPropagation", "Kernels", "PropagationPlan", "default_checkpoint_interval",
            "in_shot_groups", "run_forward"]
@@ -207,11 +207,6 @@ def _record(plan: PropagationPlan, u: torch.Tensor) -> torch.Tensor:
     return u.reshape(plan.n_shots, -1).gather(1, plan.receiver_index)
 
 
-def _inject_receiver_adjoint(plan: PropagationPlan, u_bar: torch.Tensor, values: torch.Tensor):
-    flat = u_bar.reshape(plan.n_shots, -1).scatter_add(1, plan.receiver_index, values)
-    return flat.view_as(u_bar)
-
-
 def run_forward(plan: PropagationPlan, V: torch.Tensor, increments: torch.Tensor,
                 checkpoints: list | None = None) -> torch.Tensor:
     """Propagate from rest and record the receivers (one thread, all shots of ``plan``).
@@ -246,9 +241,10 @@ def run_forward(plan: PropagationPlan, V: torch.Tensor, increments: torch.Tensor
 def _adjoint_sweep(plan: PropagationPlan, V, increments, data_bar, checkpoints):
     """Reverse-time sweep for the shots of ``plan``: returns ``(V_bar, increments_bar)``."""
     kernels, interval, n_shots = plan.kernels, plan.checkpoint_interval, plan.n_shots
-    adjoint = zero_state(plan.layout, n_shots, V.dtype, V.device)
+    adjoint = zero_adjoint_state(plan.layout, n_shots, V.dtype, V.device)
     V_bar = torch.zeros((n_shots, *plan.layout.interior_shape), dtype=V.dtype, device=V.device)
     increments_bar = torch.zeros_like(increments)
+    no_record = torch.zeros_like(data_bar[..., 0])
     for segment in reversed(range(len(checkpoints))):
         start = segment * interval
         stop = min(start + interval, plan.n_steps)
@@ -262,12 +258,10 @@ def _adjoint_sweep(plan: PropagationPlan, V, increments, data_bar, checkpoints):
         for j in reversed(range(start, stop)):
             increments_bar[j] = adjoint[0].reshape(n_shots, -1).gather(
                 1, plan.source_index).view(n_shots)
-            adjoint, V_bar = kernels("adjoint", V, plan.profiles, adjoint,
-                                     laplacians.pop(), V_bar)
-            if j % plan.step_ratio == 0:
-                adjoint = (_inject_receiver_adjoint(plan, adjoint[0],
-                                                    data_bar[..., j // plan.step_ratio]),
-                           *adjoint[1:])
+            recorded = (data_bar[..., j // plan.step_ratio] if j % plan.step_ratio == 0
+                        else no_record)
+            adjoint, V_bar = kernels("adjoint", V, plan.profiles, adjoint, laplacians.pop(),
+                                     V_bar, recorded, plan.receiver_index)
     return V_bar.sum(0), increments_bar
 
 

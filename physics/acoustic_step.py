@@ -46,6 +46,7 @@ __all__ = [
     "SECOND_DERIVATIVE",
     "StepLayout",
     "adjoint_step",
+    "zero_adjoint_state",
     "critical_courant_number",
     "first_derivative",
     "pml_profiles",
@@ -347,38 +348,71 @@ def wave_step(layout: StepLayout, V: torch.Tensor, profiles: tuple, state: tuple
     return (new_state, w) if return_laplacian else new_state
 
 
+def zero_adjoint_state(layout: StepLayout, n_shots: int, dtype, device) -> tuple:
+    """Zero cotangents of the state, plus ``V * u_bar`` (see :func:`adjoint_step`)."""
+    state = zero_state(layout, n_shots, dtype, device)
+    return (*state, torch.zeros_like(state[0]))
+
+
 def adjoint_step(layout: StepLayout, V: torch.Tensor, profiles: tuple, adjoint: tuple,
-                 laplacian: torch.Tensor, V_bar: torch.Tensor):
+                 laplacian: torch.Tensor, V_bar: torch.Tensor, receiver_values: torch.Tensor,
+                 receiver_index: torch.Tensor):
     """Transpose of :func:`wave_step` (without the source injection).
 
-    ``adjoint`` holds the cotangents of the state after the step; returns the
-    cotangents of the state before it and ``V_bar`` plus this step's
-    contribution ``u'_bar * w`` (per shot, interior shape).
+    Parameters
+    ----------
+    adjoint : tuple
+        Cotangents of the state after the step, followed by ``V * u_bar``
+        with a zero ring (carried from the previous call so the transposed
+        Laplacian reads a plain input buffer; see :func:`zero_adjoint_state`).
+    laplacian : torch.Tensor
+        ``w`` of this step (from ``wave_step(..., return_laplacian=True)``).
+    V_bar : torch.Tensor
+        Running sum of ``u'_bar * w`` per shot, interior shape.
+    receiver_values : torch.Tensor
+        ``(n_shots, n_receivers)`` cotangent of the data recorded before this
+        step (zeros if none was recorded), added to ``u_bar`` at the receivers.
+
+    Returns
+    -------
+    tuple
+        Cotangents of the state before the step (same layout as ``adjoint``)
+        and the updated ``V_bar``.
     """
-    u_bar, u_prev_bar, psi_z_bar, zeta_z_bar, psi_x_bar, zeta_x_bar = adjoint
+    u_bar, u_prev_bar, psi_z_bar, zeta_z_bar, psi_x_bar, zeta_x_bar, w_bar = adjoint
     pad, accuracy = layout.pad, layout.accuracy
+    nz, nx = layout.shape
     inner = (slice(None), slice(pad, -pad), slice(pad, -pad))
     u_new_bar = u_bar[inner]
     V_bar = V_bar + u_new_bar * laplacian
-    w_bar = V * u_new_bar
-    # Transpose of the Laplacian onto the whole padded domain (ring included).
-    full_bar = _laplacian(_pad_ring(w_bar, 2 * pad), layout)
-    full_bar = full_bar + 2 * u_bar + u_prev_bar
+    # Transposed Laplacian (symmetric stencil) of V u_bar, on the interior.
+    out = _laplacian(w_bar, layout) + 2 * u_new_bar + u_prev_bar[inner]
     memory = [psi_z_bar, zeta_z_bar, psi_x_bar, zeta_x_bar]
     for axis, (dim, sides) in enumerate(_strip_views(layout)):
         if not sides:
             continue
         other = -1 if dim == -2 else -2
-        correction_bar = torch.stack([w_bar.narrow(dim, s, layout.strip_width) for s in sides])
-        correction_bar = _pad_along(correction_bar, other, pad)
+        length = layout.shape[axis]
+        correction_bar = torch.stack([w_bar.narrow(dim, s + pad, layout.strip_width)
+                                      for s in sides])
         a, b, db = profiles[3 * axis:3 * axis + 3]
         strips_bar, memory[2 * axis], memory[2 * axis + 1] = _strip_adjoint(
             correction_bar, memory[2 * axis], memory[2 * axis + 1], a, b, db, dim, accuracy,
             layout.inverse_spacing[axis])
+        strips_bar = strips_bar.narrow(other, pad, strips_bar.shape[other] - 2 * pad)
         for i, start in enumerate(sides):
-            full_bar.narrow(dim, start, layout.strip_width + 2 * pad).add_(strips_bar[i])
+            # only the part off the zero ring: the ring is not a variable
+            low, high = max(start, pad), min(start + strips_bar.shape[dim], length - pad)
+            out.narrow(dim, low - pad, high - low).add_(
+                strips_bar[i].narrow(dim, low - start, high - low))
     if layout.free_surface:
-        # Transpose of the mirror: the ring rows fold back, negated, onto the top rows.
-        full_bar[..., pad:2 * pad, :] -= torch.flip(full_bar[..., :pad, :], dims=(-2,))
-    new_u_bar = _pad_ring(full_bar[inner], pad)
-    return (new_u_bar, -u_bar, *memory), V_bar
+        # Transpose of the mirror: what the Laplacian put on the ring rows above
+        # the model folds back, negated, onto the rows it was mirrored from.
+        top = second_derivative(F.pad(w_bar[..., :2 * pad, pad:nx - pad], (0, 0, pad, 0)), -2,
+                                accuracy, layout.inverse_spacing[0])
+        out[..., :pad, :] -= torch.flip(top, dims=(-2,))
+    n_shots = out.shape[0]
+    new_u_bar = _pad_ring(out, pad).view(n_shots, -1).scatter_add(
+        1, receiver_index, receiver_values).view(n_shots, nz, nx)
+    new_w_bar = _pad_ring(V * new_u_bar[inner], pad)
+    return (new_u_bar, -u_bar, *memory, new_w_bar), V_bar
