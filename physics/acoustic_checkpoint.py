@@ -228,14 +228,28 @@ def run_forward(plan: PropagationPlan, V: torch.Tensor, increments: torch.Tensor
         ``t = k dt`` (recorded before step ``k * step_ratio``; sample 0 is zero).
     """
     state = zero_state(plan.layout, plan.n_shots, V.dtype, V.device)
-    records = []
+    n_records = plan.n_steps // plan.step_ratio
+    differentiable = ((torch.is_grad_enabled() and (V.requires_grad or increments.requires_grad))
+                      or _has_tangent(V) or _has_tangent(increments))
+    # Without autograd, write the records into one preallocated tensor: a small
+    # allocation per step between the large ones fragments the heap and makes
+    # the resident memory grow with the number of steps.
+    records = ([] if differentiable else
+               torch.empty((n_records, plan.n_shots, plan.receiver_index.shape[1]),
+                           dtype=V.dtype, device=V.device))
     for j in range(plan.n_steps):
         if checkpoints is not None and j % plan.checkpoint_interval == 0:
             checkpoints.append(state)  # steps are out of place: no copy needed
         if j % plan.step_ratio == 0:
-            records.append(_record(plan, state[0]))
+            if differentiable:
+                records.append(_record(plan, state[0]))
+            else:
+                torch.gather(state[0].reshape(plan.n_shots, -1), 1, plan.receiver_index,
+                             out=records[j // plan.step_ratio])
         state = plan.kernels("step", V, plan.profiles, state, increments[j], plan.source_index)
-    return torch.stack(records, dim=-1)
+    if differentiable:
+        return torch.stack(records, dim=-1)
+    return records.permute(1, 2, 0).contiguous()
 
 
 def _adjoint_sweep(plan: PropagationPlan, V, increments, data_bar, checkpoints):
@@ -270,10 +284,12 @@ def _tangent_sweep(plan: PropagationPlan, V, increments, V_dot, increments_dot):
     pad = plan.layout.pad
     state = zero_state(plan.layout, plan.n_shots, V.dtype, V.device)
     tangent = zero_state(plan.layout, plan.n_shots, V.dtype, V.device)
-    records = []
+    records = torch.empty((plan.n_steps // plan.step_ratio, plan.n_shots,
+                           plan.receiver_index.shape[1]), dtype=V.dtype, device=V.device)
     for j in range(plan.n_steps):
         if j % plan.step_ratio == 0:
-            records.append(_record(plan, tangent[0]))
+            torch.gather(tangent[0].reshape(plan.n_shots, -1), 1, plan.receiver_index,
+                         out=records[j // plan.step_ratio])
         state, w = plan.kernels("step_w", V, plan.profiles, state, increments[j],
                                 plan.source_index)
         tangent = plan.kernels("step", V, plan.profiles, tangent, increments_dot[j],
@@ -281,7 +297,7 @@ def _tangent_sweep(plan: PropagationPlan, V, increments, V_dot, increments_dot):
         if V_dot is not None:
             # d(V w) = V dw + dV w: the model perturbation acts as a source.
             tangent[0][:, pad:-pad, pad:-pad] += V_dot * w
-    return torch.stack(records, dim=-1)
+    return records.permute(1, 2, 0).contiguous()
 
 
 class CheckpointedPropagation(torch.autograd.Function):
@@ -294,10 +310,13 @@ class CheckpointedPropagation(torch.autograd.Function):
     @staticmethod
     def forward(ctx, V, increments, plan):
         keep = V.requires_grad or increments.requires_grad
+        # Plain tensors for the worker threads: they do not inherit this
+        # thread's "no forward-mode AD inside Function.forward" state.
+        V_plain, increments_plain = V.detach(), increments.detach()
 
         def work(index, subplan, shots):
             checkpoints = [] if keep else None
-            data = run_forward(subplan, V, increments[:, shots], checkpoints)
+            data = run_forward(subplan, V_plain, increments_plain[:, shots], checkpoints)
             return data, checkpoints
 
         results = in_shot_groups(plan, V.device, work)
@@ -310,8 +329,8 @@ class CheckpointedPropagation(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, data_bar):
-        V, increments = ctx.saved_tensors
-        data_bar = data_bar.to(V.dtype)
+        V, increments = (tensor.detach() for tensor in ctx.saved_tensors)
+        data_bar = data_bar.detach().to(V.dtype)
 
         def work(index, subplan, shots):
             return _adjoint_sweep(subplan, V, increments[:, shots], data_bar[shots],
@@ -326,9 +345,10 @@ class CheckpointedPropagation(torch.autograd.Function):
 
     @staticmethod
     def jvp(ctx, V_dot, increments_dot, _):
-        V, increments = ctx.saved_tensors
-        if increments_dot is None:
-            increments_dot = torch.zeros_like(increments)
+        V, increments = (tensor.detach() for tensor in ctx.saved_tensors)
+        increments_dot = (torch.zeros_like(increments) if increments_dot is None
+                          else increments_dot.detach())
+        V_dot = None if V_dot is None else V_dot.detach()
 
         def work(index, subplan, shots):
             return _tangent_sweep(subplan, V, increments[:, shots], V_dot,
