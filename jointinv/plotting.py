@@ -34,7 +34,8 @@ __all__ = [
 ]
 
 _PANEL_WIDTH = 4.0  # inches per model panel at the grid's aspect ratio limits
-_SKIPPED_HISTORY_KEYS = ("iteration", "time")
+# solver diagnostics are not objective terms
+_SKIPPED_HISTORY_KEYS = ("iteration", "time", "step", "cg_iterations")
 
 
 def _check_grid(grid) -> Grid:
@@ -219,7 +220,8 @@ def convergence_figure(history, title: str | None = None) -> Figure:
     history : list of dict
         One dict per iteration, e.g. ``{"iteration": 3, "phi_d": 12.0,
         "phi_m": 0.5, "beta": 10.0, "time": 1.2, "phi_d[traveltime]": 4.0}``.
-        Every numeric key except ``"iteration"`` and ``"time"`` is drawn: keys
+        Every numeric key except ``"iteration"``, ``"time"``, ``"step"`` and
+        ``"cg_iterations"`` is drawn: keys
         starting with ``"beta"`` in the right panel, all others in the left
         panel, both on logarithmic y axes (values <= 0 or missing are left
         out). The x axis is ``"iteration"`` when every entry has it, otherwise
