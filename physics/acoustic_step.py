@@ -176,6 +176,28 @@ def _pad_ring(x: torch.Tensor, width: int) -> torch.Tensor:
     return F.pad(x, (width, width, width, width))
 
 
+def _embed(x: torch.Tensor, dim: int, start: int, length: int) -> torch.Tensor:
+    """``x`` placed at ``start`` along ``dim`` in zeros of size ``length``."""
+    before, after = start, length - start - x.shape[dim]
+    return F.pad(x, (before, after) if dim == -1 else (0, 0, before, after))
+
+
+def _add_at(u: torch.Tensor, index: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """``u`` with ``values[i]`` added at flat index ``index[i, 0]`` of shot ``i``."""
+    n_shots, nz, nx = u.shape
+    if torch.compiler.is_compiling():
+        # A row and a column comparison per cell fuse into the update loop; a
+        # scatter (or a flat-index comparison, which needs a division per
+        # cell) makes the compiled code pass over the whole wavefield again.
+        rows = torch.arange(nz, device=u.device)[:, None]
+        columns = torch.arange(nx, device=u.device)
+        here = (rows == (index // nx).view(n_shots, 1, 1)) & (columns == (index % nx)
+                                                               .view(n_shots, 1, 1))
+        return u + torch.where(here, values.view(n_shots, 1, 1), 0.0)
+    flat = u.reshape(n_shots, -1).scatter_add(1, index, values.reshape(n_shots, 1))
+    return flat.view_as(u)
+
+
 def _mirror_top(u: torch.Tensor, pad: int) -> torch.Tensor:
     """Fill the top ring with the odd image of the first ``pad`` rows."""
     image = -torch.flip(u[..., pad:2 * pad, :], dims=(-2,))
@@ -337,13 +359,13 @@ def wave_step(layout: StepLayout, V: torch.Tensor, profiles: tuple, state: tuple
             strips, memory[2 * axis], memory[2 * axis + 1], a, b, db, dim, accuracy,
             layout.inverse_spacing[axis])
         correction = correction.narrow(other, pad, correction.shape[other] - 2 * pad)
+        # Zero-padded embeddings rather than in-place adds: compiled, they
+        # fuse into the update loop instead of forcing w into memory.
         for i, start in enumerate(sides):
-            w.narrow(dim, start, layout.strip_width).add_(correction[i])
+            w = w + _embed(correction[i], dim, start, w.shape[dim])
     inner = (slice(None), slice(pad, -pad), slice(pad, -pad))
     u_new = _pad_ring(V * w + 2 * u[inner] - u_prev[inner], pad)
-    n_shots = u_new.shape[0]
-    u_new = u_new.view(n_shots, -1).scatter_add(
-        1, source_index, source_increment.reshape(n_shots, 1)).view_as(u)
+    u_new = _add_at(u_new, source_index, source_increment)
     new_state = (u_new, u, *memory)
     return (new_state, w) if return_laplacian else new_state
 
