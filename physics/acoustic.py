@@ -264,7 +264,7 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
             .expand(self.n_shots, -1),
             n_steps=n_steps, step_ratio=ratio,
             checkpoint_interval=self.checkpoint_interval or default_checkpoint_interval(n_steps),
-            kernels=Kernels.get(layout, compile, serial=self.gradient == "checkpoint"))
+            kernels=Kernels.get(layout, compile))
         if self.max_velocity is None:
             self._plan_cache.clear()  # the model's maximum changes: keep only the latest
         self._plan_cache[key] = plan

@@ -13,30 +13,25 @@ wavefields instead of several per step; the price is one extra forward pass.
 Its ``jvp`` propagates the tangent wavefield alongside the forward one, so
 forward-mode AD (used for Jacobian-vector products) works too.
 
-On the CPU with compiled kernels the shots are split into
-``torch.get_num_threads()`` groups, each propagated through the whole time
-loop by its own thread with single-threaded kernels (compiled code releases
-the GIL). Threads then meet once per propagation instead of at an OpenMP
-barrier after every loop of every step, which also keeps the speed when the
-cores are shared with other work.
+All shots run as one batch through every step; compiled kernels use torch's
+intra-op threads.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import types
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.autograd.forward_ad as fwAD
+import torch.nn.functional as F
 
 from .acoustic_step import StepLayout, adjoint_step, wave_step, zero_adjoint_state, zero_state
 
 __all__ = ["CheckpointedPropagation", "Kernels", "PropagationPlan", "default_checkpoint_interval",
-           "in_shot_groups", "run_forward"]
+           "run_forward"]
 
 
 def default_checkpoint_interval(n_steps: int) -> int:
@@ -48,50 +43,32 @@ def default_checkpoint_interval(n_steps: int) -> int:
 class Kernels:
     """The step functions for one layout, compiled with ``torch.compile`` if asked.
 
-    ``serial=True`` compiles single-threaded kernels, for running shot groups
-    in parallel threads (see :func:`in_shot_groups`). If compilation fails
-    (no compiler, unsupported platform) the eager functions are used from
-    then on, after one warning. Use :meth:`get` to share one instance (and
-    its compiled code) between operators.
+    If compilation fails (no compiler, unsupported platform) the eager
+    functions are used from then on, after one warning. Use :meth:`get` to
+    share one instance (and its compiled code) between operators.
     """
 
     _shared: dict = {}
 
     @classmethod
-    def get(cls, layout: StepLayout, compile: bool, serial: bool = False) -> Kernels:
-        """The instance for ``(layout, compile, serial)``, created on first use."""
-        key = (layout, compile, serial)
-        if key not in cls._shared:
-            cls._shared[key] = cls(layout, compile, serial)
-        return cls._shared[key]
+    def get(cls, layout: StepLayout, compile: bool) -> Kernels:
+        """The instance for ``(layout, compile)``, created on first use."""
+        if (layout, compile) not in cls._shared:
+            cls._shared[(layout, compile)] = cls(layout, compile)
+        return cls._shared[(layout, compile)]
 
-    def __init__(self, layout: StepLayout, compile: bool, serial: bool = False):
+    def __init__(self, layout: StepLayout, compile: bool):
         self.layout = layout
         self.compiled = None
-        self._serial = serial
         if compile:
-            options = {"cpp.threads": 1} if serial else None
-            tag = f"{len(Kernels._shared)}{'_serial' if serial else ''}"
-            self.compiled = {name: torch.compile(_own_copy(function, tag), dynamic=False,
-                                                 options=options)
+            tag = str(len(Kernels._shared))
+            self.compiled = {name: torch.compile(_own_copy(function, tag), dynamic=False)
                              for name, function in _STEP_FUNCTIONS.items()}
-        self._lock = threading.Lock()
-        self._ready = set()
-
-    @property
-    def serial(self) -> bool:
-        """True while single-threaded compiled kernels are in use."""
-        return self._serial and self.compiled is not None
 
     def __call__(self, name: str, *args, **kwargs):
         if self.compiled is not None and not _has_tangent(args[0]):
             try:
-                if name in self._ready:
-                    return self.compiled[name](self.layout, *args, **kwargs)
-                with self._lock:  # compile once, not once per thread
-                    result = self.compiled[name](self.layout, *args, **kwargs)
-                    self._ready.add(name)
-                return result
+                return self.compiled[name](self.layout, *args, **kwargs)
             except Exception as error:  # compilation problems surface at the first call
                 warnings.warn(f"torch.compile of the acoustic step failed ({type(error).__name__}: "
                               f"{error}); using the eager step", RuntimeWarning, stacklevel=2)
@@ -163,45 +140,6 @@ class PropagationPlan:
     def n_shots(self) -> int:
         return self.source_index.shape[0]
 
-    def subset(self, shots: slice) -> PropagationPlan:
-        """The same plan for the shots ``shots``."""
-        return replace(self, source_index=self.source_index[shots],
-                       receiver_index=self.receiver_index[shots])
-
-
-def in_shot_groups(plan: PropagationPlan, device: torch.device, work) -> list:
-    """``[work(index, subplan, shots) for each shot group]``, groups in parallel threads.
-
-    One group (no threads) unless the kernels are serial compiled code on the
-    CPU. Every thread runs in the caller's grad mode.
-    """
-    n_groups = 1
-    if device.type == "cpu" and plan.kernels.serial:
-        n_groups = max(1, min(torch.get_num_threads(), plan.n_shots))
-    bounds = [int(b) for b in np.linspace(0, plan.n_shots, n_groups + 1).round()]
-    groups = [slice(bounds[i], bounds[i + 1]) for i in range(n_groups)]
-    if n_groups == 1:
-        return [work(0, plan, groups[0])]
-    results, errors = [None] * n_groups, []
-    grad_mode = torch.is_grad_enabled()
-
-    def run(index):
-        try:
-            with torch.set_grad_enabled(grad_mode):
-                results[index] = work(index, plan.subset(groups[index]), groups[index])
-        except BaseException as error:  # re-raised in the caller's thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(1, n_groups)]
-    for thread in threads:
-        thread.start()
-    run(0)
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return results
-
 
 def _record(plan: PropagationPlan, u: torch.Tensor) -> torch.Tensor:
     return u.reshape(plan.n_shots, -1).gather(1, plan.receiver_index)
@@ -258,7 +196,9 @@ def _adjoint_sweep(plan: PropagationPlan, V, increments, data_bar, checkpoints):
     adjoint = zero_adjoint_state(plan.layout, n_shots, V.dtype, V.device)
     V_bar = torch.zeros((n_shots, *plan.layout.interior_shape), dtype=V.dtype, device=V.device)
     increments_bar = torch.zeros_like(increments)
-    no_record = torch.zeros_like(data_bar[..., 0])
+    # V at the receivers, to inject the data cotangent into the carried V * u_bar too
+    pad = plan.layout.pad
+    V_at_receivers = F.pad(V, (pad, pad, pad, pad)).reshape(-1)[plan.receiver_index]
     for segment in reversed(range(len(checkpoints))):
         start = segment * interval
         stop = min(start + interval, plan.n_steps)
@@ -272,10 +212,15 @@ def _adjoint_sweep(plan: PropagationPlan, V, increments, data_bar, checkpoints):
         for j in reversed(range(start, stop)):
             increments_bar[j] = adjoint[0].reshape(n_shots, -1).gather(
                 1, plan.source_index).view(n_shots)
-            recorded = (data_bar[..., j // plan.step_ratio] if j % plan.step_ratio == 0
-                        else no_record)
             adjoint, V_bar = kernels("adjoint", V, plan.profiles, adjoint, laplacians.pop(),
-                                     V_bar, recorded, plan.receiver_index)
+                                     V_bar)
+            if j % plan.step_ratio == 0:
+                # In place on fresh kernel outputs: a scatter inside the compiled
+                # kernel would copy the whole wavefield.
+                recorded = data_bar[..., j // plan.step_ratio]
+                adjoint[0].view(n_shots, -1).scatter_add_(1, plan.receiver_index, recorded)
+                adjoint[-1].view(n_shots, -1).scatter_add_(1, plan.receiver_index,
+                                                           recorded * V_at_receivers)
     return V_bar.sum(0), increments_bar
 
 
@@ -309,37 +254,20 @@ class CheckpointedPropagation(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, V, increments, plan):
-        keep = V.requires_grad or increments.requires_grad
-        # Plain tensors for the worker threads: they do not inherit this
-        # thread's "no forward-mode AD inside Function.forward" state.
-        V_plain, increments_plain = V.detach(), increments.detach()
-
-        def work(index, subplan, shots):
-            checkpoints = [] if keep else None
-            data = run_forward(subplan, V_plain, increments_plain[:, shots], checkpoints)
-            return data, checkpoints
-
-        results = in_shot_groups(plan, V.device, work)
-        ctx.plan = plan
-        ctx.checkpoints = [checkpoints for _, checkpoints in results]
+        checkpoints = [] if (V.requires_grad or increments.requires_grad) else None
+        data = run_forward(plan, V.detach(), increments.detach(), checkpoints)
+        ctx.plan, ctx.checkpoints = plan, checkpoints
         ctx.save_for_backward(V, increments)
         ctx.save_for_forward(V, increments)
-        return torch.cat([data for data, _ in results])
+        return data
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, data_bar):
         V, increments = (tensor.detach() for tensor in ctx.saved_tensors)
-        data_bar = data_bar.detach().to(V.dtype)
-
-        def work(index, subplan, shots):
-            return _adjoint_sweep(subplan, V, increments[:, shots], data_bar[shots],
-                                  ctx.checkpoints[index])
-
-        results = in_shot_groups(ctx.plan, V.device, work)
+        V_bar, increments_bar = _adjoint_sweep(ctx.plan, V, increments,
+                                               data_bar.detach().to(V.dtype), ctx.checkpoints)
         ctx.checkpoints = None
-        V_bar = sum(V_bar for V_bar, _ in results)
-        increments_bar = torch.cat([bar for _, bar in results], dim=1)
         return (V_bar if ctx.needs_input_grad[0] else None,
                 increments_bar if ctx.needs_input_grad[1] else None, None)
 
@@ -349,9 +277,4 @@ class CheckpointedPropagation(torch.autograd.Function):
         increments_dot = (torch.zeros_like(increments) if increments_dot is None
                           else increments_dot.detach())
         V_dot = None if V_dot is None else V_dot.detach()
-
-        def work(index, subplan, shots):
-            return _tangent_sweep(subplan, V, increments[:, shots], V_dot,
-                                  increments_dot[:, shots])
-
-        return torch.cat(in_shot_groups(ctx.plan, V.device, work))
+        return _tangent_sweep(ctx.plan, V, increments, V_dot, increments_dot)

@@ -377,8 +377,7 @@ def zero_adjoint_state(layout: StepLayout, n_shots: int, dtype, device) -> tuple
 
 
 def adjoint_step(layout: StepLayout, V: torch.Tensor, profiles: tuple, adjoint: tuple,
-                 laplacian: torch.Tensor, V_bar: torch.Tensor, receiver_values: torch.Tensor,
-                 receiver_index: torch.Tensor):
+                 laplacian: torch.Tensor, V_bar: torch.Tensor):
     """Transpose of :func:`wave_step` (without the source injection).
 
     Parameters
@@ -391,9 +390,6 @@ def adjoint_step(layout: StepLayout, V: torch.Tensor, profiles: tuple, adjoint: 
         ``w`` of this step (from ``wave_step(..., return_laplacian=True)``).
     V_bar : torch.Tensor
         Running sum of ``u'_bar * w`` per shot, interior shape.
-    receiver_values : torch.Tensor
-        ``(n_shots, n_receivers)`` cotangent of the data recorded before this
-        step (zeros if none was recorded), added to ``u_bar`` at the receivers.
 
     Returns
     -------
@@ -403,7 +399,7 @@ def adjoint_step(layout: StepLayout, V: torch.Tensor, profiles: tuple, adjoint: 
     """
     u_bar, u_prev_bar, psi_z_bar, zeta_z_bar, psi_x_bar, zeta_x_bar, w_bar = adjoint
     pad, accuracy = layout.pad, layout.accuracy
-    nz, nx = layout.shape
+    nx = layout.shape[1]
     inner = (slice(None), slice(pad, -pad), slice(pad, -pad))
     u_new_bar = u_bar[inner]
     V_bar = V_bar + u_new_bar * laplacian
@@ -425,16 +421,12 @@ def adjoint_step(layout: StepLayout, V: torch.Tensor, profiles: tuple, adjoint: 
         for i, start in enumerate(sides):
             # only the part off the zero ring: the ring is not a variable
             low, high = max(start, pad), min(start + strips_bar.shape[dim], length - pad)
-            out.narrow(dim, low - pad, high - low).add_(
-                strips_bar[i].narrow(dim, low - start, high - low))
+            out = out + _embed(strips_bar[i].narrow(dim, low - start, high - low), dim,
+                               low - pad, out.shape[dim])
     if layout.free_surface:
         # Transpose of the mirror: what the Laplacian put on the ring rows above
         # the model folds back, negated, onto the rows it was mirrored from.
         top = second_derivative(F.pad(w_bar[..., :2 * pad, pad:nx - pad], (0, 0, pad, 0)), -2,
                                 accuracy, layout.inverse_spacing[0])
-        out[..., :pad, :] -= torch.flip(top, dims=(-2,))
-    n_shots = out.shape[0]
-    new_u_bar = _pad_ring(out, pad).view(n_shots, -1).scatter_add(
-        1, receiver_index, receiver_values).view(n_shots, nz, nx)
-    new_w_bar = _pad_ring(V * new_u_bar[inner], pad)
-    return (new_u_bar, -u_bar, *memory, new_w_bar), V_bar
+        out = out - _embed(torch.flip(top, dims=(-2,)), -2, 0, out.shape[-2])
+    return (_pad_ring(out, pad), -u_bar, *memory, _pad_ring(V * out, pad)), V_bar

@@ -252,23 +252,6 @@ def test_user_wavelet_per_shot_and_registry():
     assert estimated.frequency == pytest.approx(25.0, abs=1.5)
 
 
-def test_shot_groups_in_threads_give_the_same_numbers(monkeypatch):
-    """The thread-per-shot-group path (used with serial compiled kernels) is exercised
-    here with eager kernels: data, gradient and Jacobian product must not change."""
-    sources = [*SOURCES, [5.0, 100.0]]
-    model = smooth_model(GRID)
-    whole = AcousticWave2D(GRID, sources, RECEIVERS, **{**TINY, "nt": 40})
-    cotangent = random_like(torch.empty(whole.data_shape, dtype=torch.float64), seed=3)
-    tangent = random_like(model, seed=4)
-    expected = whole(model), whole.vjp(model, cotangent), whole.jvp(model, tangent)
-    monkeypatch.setattr(Kernels, "serial", property(lambda self: True))
-    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)  # groups of shots 0-1 and 2
-    grouped = AcousticWave2D(GRID, sources, RECEIVERS, **{**TINY, "nt": 40})
-    found = grouped(model), grouped.vjp(model, cotangent), grouped.jvp(model, tangent)
-    for value, reference in zip(found, expected):
-        torch.testing.assert_close(value, reference, rtol=1e-12, atol=0)
-
-
 def test_compile_failure_falls_back_to_eager(monkeypatch):
     def broken(function, **kwargs):
         def fail(*args, **kw):
