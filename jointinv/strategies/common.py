@@ -12,7 +12,7 @@ from ..result import InversionResult
 from ..validation import check_choice, check_nonnegative_float
 
 __all__ = ["COUPLINGS", "DEFAULT_COUPLING_WEIGHT", "check_setups", "coupling_term",
-           "make_result"]
+           "make_result", "pair_couplings"]
 
 COUPLINGS = ("cross_gradient", "cross_gradient_unnormalized", "joint_total_variation")
 
@@ -50,6 +50,17 @@ def check_common_grid(setups) -> None:
                 f"{key!r} uses {grid}; build both operators on the same grid (each physics "
                 f"transfers the grid to its own mesh)"
             )
+
+
+def pair_couplings(kind: str, setups: dict, built: dict, weight: float, eps: float) -> list:
+    """Checks the physics share one grid; ``(weight, term)`` for every pair of models."""
+    check_common_grid(setups)
+    keys = list(built)
+    grid = setups[keys[0]].operator.grid
+    n_data = sum(setup.data.n_data for setup in setups.values())
+    starts = {k: built[k][2] for k in keys}
+    return [coupling_term(kind, (a, b), grid, starts, weight, n_data, eps)
+            for i, a in enumerate(keys) for b in keys[i + 1:]]
 
 
 def coupling_term(kind: str, keys, grid, initial_models: dict, weight: float,

@@ -6,13 +6,7 @@ import time
 
 from ..problem import InversionProblem
 from ..solvers import estimate_betas, gauss_newton
-from .common import (
-    DEFAULT_COUPLING_WEIGHT,
-    check_common_grid,
-    check_setups,
-    coupling_term,
-    make_result,
-)
+from .common import DEFAULT_COUPLING_WEIGHT, check_setups, make_result, pair_couplings
 
 __all__ = ["invert_joint"]
 
@@ -44,17 +38,10 @@ def invert_joint(setups: dict, coupling: str = "cross_gradient",
         model's largest gradient.
     """
     setups = check_setups(setups, minimum=2)
-    check_common_grid(setups)
     start = time.perf_counter()
     built = {key: setup.build(key) for key, setup in setups.items()}
     keys = list(built)
-    grid = setups[keys[0]].operator.grid
-    n_data = sum(setup.data.n_data for setup in setups.values())
-    couplings = [
-        coupling_term(coupling, (a, b), grid, {k: built[k][2] for k in keys}, coupling_weight,
-                      n_data, coupling_eps)
-        for i, a in enumerate(keys) for b in keys[i + 1:]
-    ]
+    couplings = pair_couplings(coupling, setups, built, coupling_weight, coupling_eps)
     problem = InversionProblem([b[0] for b in built.values()],
                                {k: b[1] for k, b in built.items()}, {}, couplings=couplings)
     m0 = {k: b[2] for k, b in built.items()}

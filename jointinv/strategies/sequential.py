@@ -24,13 +24,7 @@ from ..problem import InversionProblem
 from ..solvers import estimate_betas, gauss_newton
 from ..solvers.gauss_newton import record
 from ..solvers.progress import progress_bar
-from .common import (
-    DEFAULT_COUPLING_WEIGHT,
-    check_common_grid,
-    check_setups,
-    coupling_term,
-    make_result,
-)
+from .common import DEFAULT_COUPLING_WEIGHT, check_setups, make_result, pair_couplings
 
 __all__ = ["invert_sequential", "coupling_step"]
 
@@ -89,11 +83,10 @@ def invert_sequential(setups: dict, coupling: str = "cross_gradient",
     Stops when every data set is at its target after a coupling step.
     """
     setups = check_setups(setups, minimum=2)
-    check_common_grid(setups)
     start = time.perf_counter()
     built = {key: setup.build(key) for key, setup in setups.items()}
     keys = list(built)
-    grid = setups[keys[0]].operator.grid
+    couplings = pair_couplings(coupling, setups, built, coupling_weight, coupling_eps)
     problems, models = {}, {}
     for key, (misfit, regularization, m0, _, _) in built.items():
         problem = InversionProblem([misfit], {key: regularization}, {key: 1.0})
@@ -102,10 +95,6 @@ def invert_sequential(setups: dict, coupling: str = "cross_gradient",
         problems[key], models[key] = problem, m0
     lower = {k: b[3] for k, b in built.items()}
     upper = {k: b[4] for k, b in built.items()}
-    n_data = sum(setup.data.n_data for setup in setups.values())
-    couplings = [coupling_term(coupling, (a, b), grid, models, coupling_weight, n_data,
-                               coupling_eps)
-                 for i, a in enumerate(keys) for b in keys[i + 1:]]
     history, bar = [], progress_bar(max_iterations, "sequential", progress)
     for iteration in range(1, max_iterations + 1):
         if all(problems[k].at_target(problems[k].misfit_values({k: models[k]})) for k in keys):
