@@ -8,7 +8,7 @@ grid of 5 m cells:
 - ``fault``: a layer offset 25 m by a vertical fault, and a buried block.
 
 For each case the three strategies run with the default coupling (normalised
-cross-gradient, lambda = 1); the script prints and writes a metrics table per
+cross-gradient, lambda = 0.3); the script prints and writes a metrics table per
 case (RMSE, SSIM, PSNR, chi^2 per datum, mean normalised cross-gradient to
 the true model and between the two recovered models, wall time) and a
 methods x properties figure. ``--unit-check`` then repeats the simultaneous

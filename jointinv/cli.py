@@ -83,10 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jointinv", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
-        "demo", help="run a built-in demo: cross-hole travel times, or a joint seismic-DC case")
-    demo.add_argument("--case", default="crosshole", choices=["crosshole", "dike", "fault"],
-                      help="travel-time-only cross-hole case, or a joint geology (dike, fault) "
-                           "inverted independently and with cross-gradient "
+        "demo", help="run a built-in demo: a joint seismic-DC case, or cross-hole travel times")
+    demo.add_argument("--case", default="fault", choices=["fault", "dike", "crosshole"],
+                      help="joint geology (fault, dike) inverted independently and with "
+                           "cross-gradient, or the travel-time-only cross-hole case "
                            "(default: %(default)s)")
     demo.add_argument("--output", default="jointinv-output/demo",
                       help="folder for models, metrics and figures (default: %(default)s)")

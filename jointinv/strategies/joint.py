@@ -32,7 +32,7 @@ def invert_joint(setups: dict, coupling: str = "cross_gradient",
         Structural term; see :func:`jointinv.strategies.common.coupling_term`
         for how ``coupling_weight`` is made unit-free.
     coupling_weight : float
-        lambda, dimensionless (default 1).
+        lambda, dimensionless (default 0.3).
     coupling_eps : float
         Gradient floor of the normalised cross-gradient, relative to each
         model's largest gradient.
