@@ -39,3 +39,22 @@ def test_case_is_reproducible():
     a, b = crosshole_traveltime_case(seed=3), crosshole_traveltime_case(seed=3)
     assert torch.equal(a.data.observed, b.data.observed)
     assert not torch.equal(a.data.observed, crosshole_traveltime_case(seed=4).data.observed)
+
+
+def test_joint_demo_writes_comparison_table_and_figure(tmp_path, capsys):
+    assert main(["demo", "--case", "fault", "--output", str(tmp_path), "--quiet",
+                 "--max-iterations", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "| independent | traveltime |" in out and "| cross_gradient | dcr |" in out
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * 2  # header + (2 methods x 2 properties)
+    assert (tmp_path / "models.png").stat().st_size > 1000
+    for method in ("independent", "cross_gradient"):
+        assert (tmp_path / method / "metrics.json").exists()
+
+
+def test_compare_reports_bad_config_without_traceback(tmp_path, capsys):
+    config = tmp_path / "study.yaml"
+    config.write_text("case: basin\n")
+    assert main(["compare", str(config)]) == 2
+    assert "config case must be one of ['dike', 'fault']" in capsys.readouterr().err
