@@ -14,6 +14,7 @@ import torch
 from .data import Data
 from .maps import get_map
 from .operator import PhysicsOperator
+from .validation import check_positive_float
 
 __all__ = ["Term", "WeightedSum", "DataMisfit"]
 
@@ -122,7 +123,7 @@ class DataMisfit(Term):
         self.operator = operator
         self.data = data
         self.map = get_map(operator.inversion_map if map is None else map)
-        self.chi_factor = float(chi_factor)
+        self.chi_factor = check_positive_float("chi_factor", chi_factor)
 
     @property
     def target(self) -> float:
