@@ -2,13 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
 from .data import Data
 from .grid import Grid
+from .validation import as_model_tensor
 
-__all__ = ["PhysicsOperator"]
+__all__ = ["PhysicsOperator", "Linearization"]
+
+
+@dataclass
+class Linearization:
+    """An operator linearised at one model: its data and Jacobian products there.
+
+    Attributes
+    ----------
+    model : torch.Tensor
+        ``(nz, nx)`` model the products are taken at (detached).
+    predicted : torch.Tensor
+        Predicted data at ``model`` (detached), the operator's ``data_shape``.
+    jvp : callable
+        ``v (nz, nx) -> J v`` (data shape).
+    vjp : callable
+        ``u (data shape) -> J^T u`` (``(nz, nx)``).
+    """
+
+    model: torch.Tensor
+    predicted: torch.Tensor
+    jvp: Callable[[torch.Tensor], torch.Tensor]
+    vjp: Callable[[torch.Tensor], torch.Tensor]
+
+
+def _check_vector(name, value, shape, like):
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if tuple(value.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(value.shape)}")
+    value = value.detach().to(like)
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} must be finite, got NaN or inf")
+    return value
 
 
 class PhysicsOperator(nn.Module):
@@ -68,11 +105,9 @@ class PhysicsOperator(nn.Module):
 
     # -- the public contract -----------------------------------------------------
     def check_model(self, model) -> torch.Tensor:
-        """Validate a model: tensor, floating point, shape ``grid.shape``, finite."""
-        if not isinstance(model, torch.Tensor):
-            raise TypeError(f"model must be a torch.Tensor, got {type(model).__name__}")
-        if not model.is_floating_point():
-            raise TypeError(f"model must be a floating-point tensor, got dtype {model.dtype}")
+        """Validate a model: float32/float64 tensor (or NumPy array), shape ``grid.shape``,
+        finite, and physically possible values (:meth:`_check_model_values`)."""
+        model = as_model_tensor("model", model)
         if tuple(model.shape) != self.grid.shape:
             raise ValueError(
                 f"model must have shape (nz, nx) = {self.grid.shape} "
@@ -87,28 +122,71 @@ class PhysicsOperator(nn.Module):
         """Predicted data for ``model`` (shape ``grid.shape``, unit :attr:`units`)."""
         return self._forward(self.check_model(model))
 
-    def jvp(self, model: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
-        """Jacobian-vector product ``J v``; ``tangent`` has the model's shape.
+    def check_tangent(self, tangent, like: torch.Tensor) -> torch.Tensor:
+        """A model-shaped direction ``(nz, nx)``, finite, cast to ``like``'s dtype/device."""
+        return _check_vector("tangent", tangent, self.grid.shape, like)
 
-        The default uses forward-mode automatic differentiation.
-        """
+    def check_cotangent(self, cotangent, like: torch.Tensor) -> torch.Tensor:
+        """A data-shaped weight ``data_shape``, finite, cast to ``like``'s dtype/device."""
+        return _check_vector("cotangent", cotangent, tuple(self.data_shape), like)
+
+    def jvp(self, model: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
+        """Jacobian-vector product ``J v`` (data shape); ``tangent`` has the model's shape."""
         model = self.check_model(model).detach()
+        return self._jvp(model, self.check_tangent(tangent, model))
+
+    def vjp(self, model: torch.Tensor, cotangent: torch.Tensor) -> torch.Tensor:
+        """Vector-Jacobian product ``J^T u`` (model shape); ``cotangent`` has the data shape."""
+        model = self.check_model(model).detach()
+        return self._vjp(model, self.check_cotangent(cotangent, model))
+
+    def linearize(self, model: torch.Tensor) -> Linearization:
+        """Predicted data and Jacobian products at ``model``, simulated once.
+
+        Solvers call this once per distinct model and then take any number of
+        products from it: the default keeps the forward pass for the
+        vector-Jacobian product (no second simulation); plugins with fast
+        products (:meth:`_jvp`/:meth:`_vjp` overridden) reuse their own caches
+        (SimPEG fields and factorisations, a sparse matrix).
+        """
+        return self._linearize(self.check_model(model).detach())
+
+    # -- hooks with defaults (plugins may override; inputs are already checked) ---------
+    def _jvp(self, model: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
+        """``J v`` by forward-mode automatic differentiation through :meth:`_forward`."""
         import torch.autograd.forward_ad as fwAD
 
         with fwAD.dual_level():
-            dual = fwAD.make_dual(model, tangent.to(model))
-            return fwAD.unpack_dual(self.forward(dual)).tangent
+            return fwAD.unpack_dual(self._forward(fwAD.make_dual(model, tangent))).tangent
 
-    def vjp(self, model: torch.Tensor, cotangent: torch.Tensor) -> torch.Tensor:
-        """Vector-Jacobian product ``J^T u``; ``cotangent`` has the data shape.
-
-        The default uses reverse-mode automatic differentiation.
-        """
-        model = self.check_model(model).detach().requires_grad_(True)
+    def _vjp(self, model: torch.Tensor, cotangent: torch.Tensor) -> torch.Tensor:
+        """``J^T u`` by reverse-mode automatic differentiation through :meth:`_forward`."""
+        leaf = model.detach().requires_grad_(True)
         with torch.enable_grad():
-            predicted = self.forward(model)
-            (gradient,) = torch.autograd.grad(predicted, model, cotangent.to(predicted))
+            predicted = self._forward(leaf)
+            (gradient,) = torch.autograd.grad(predicted, leaf, cotangent)
         return gradient
+
+    def _has_fast_products(self) -> bool:
+        return type(self)._vjp is not PhysicsOperator._vjp
+
+    def _linearize(self, model: torch.Tensor) -> Linearization:
+        if self._has_fast_products():
+            with torch.no_grad():
+                predicted = self._forward(model)
+            return Linearization(model, predicted, lambda v: self._jvp(model, v),
+                                 lambda u: self._vjp(model, u))
+        # keep the graph of this one forward pass: every vjp is a backward pass only
+        leaf = model.detach().requires_grad_(True)
+        with torch.enable_grad():
+            predicted = self._forward(leaf)
+
+        def vjp(u):
+            with torch.enable_grad():
+                (gradient,) = torch.autograd.grad(predicted, leaf, u, retain_graph=True)
+            return gradient
+
+        return Linearization(model, predicted.detach(), lambda v: self._jvp(model, v), vjp)
 
     def simulate(self, model: torch.Tensor, relative_error: float = 0.0,
                  noise_floor: float = 0.0, seed: int = 0, add_noise: bool = True) -> Data:

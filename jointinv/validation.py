@@ -20,6 +20,8 @@ __all__ = [
     "check_finite_tensor",
     "check_choice",
     "check_seed",
+    "as_model_tensor",
+    "MODEL_DTYPES",
 ]
 
 
@@ -107,3 +109,32 @@ def check_seed(name: str, value) -> int:
     if not 0 <= value < 2**63:
         raise ValueError(f"{name} must be an integer in [0, 2**63), got {value}")
     return int(value)
+
+
+#: Floating-point dtypes the physics compute in (half precision has no sparse
+#: solvers or stable wave stepping).
+MODEL_DTYPES = (torch.float32, torch.float64)
+
+
+def as_model_tensor(name: str, value) -> torch.Tensor:
+    """A model as a float32/float64 tensor; NumPy arrays and nested lists are converted.
+
+    A tensor keeps its dtype, device and autograd history; an array-like
+    becomes a float64 CPU tensor (float32 arrays stay float32).
+    """
+    if not isinstance(value, torch.Tensor):
+        if isinstance(value, (str, bytes)) or not isinstance(
+                value, (np.ndarray, list, tuple, numbers.Real)):
+            raise TypeError(f"{name} must be a torch.Tensor or a NumPy array, "
+                            f"got {type(value).__name__}")
+        array = np.asarray(value)
+        if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+            raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
+        if array.dtype != np.float32:
+            array = array.astype(np.float64)
+        value = torch.from_numpy(np.ascontiguousarray(array))
+    if not value.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
+    if value.dtype not in MODEL_DTYPES:
+        raise TypeError(f"{name} must be float32 or float64, got dtype {value.dtype}")
+    return value

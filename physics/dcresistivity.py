@@ -198,20 +198,15 @@ class DCResistivity2D(PhysicsOperator, property="log10 resistivity", units="log1
     def _forward(self, model: torch.Tensor) -> torch.Tensor:
         return self.bridge(model)
 
-    def jvp(self, model: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
+    def _jvp(self, model: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
         """``J v`` by SimPEG's ``Jvec`` with the cached fields; ``tangent`` is ``(nz, nx)``."""
-        model = self.check_model(model)
-        _check_shape("tangent", tangent, self.grid.shape)
         product = self.bridge.Jvec(self.simpeg_model(model), _as_vector(tangent))
-        return torch.as_tensor(product).to(device=model.device, dtype=model.dtype)
+        return torch.as_tensor(product).to(model)
 
-    def vjp(self, model: torch.Tensor, cotangent: torch.Tensor) -> torch.Tensor:
+    def _vjp(self, model: torch.Tensor, cotangent: torch.Tensor) -> torch.Tensor:
         """``J^T u`` by SimPEG's ``Jtvec`` with the cached fields; ``cotangent``: ``(n_data,)``."""
-        model = self.check_model(model)
-        _check_shape("cotangent", cotangent, (self.n_data,))
         gradient = self.bridge.Jtvec(self.simpeg_model(model), _as_vector(cotangent))
-        return torch.as_tensor(gradient).to(device=model.device,
-                                            dtype=model.dtype).reshape(self.grid.shape)
+        return torch.as_tensor(gradient).to(model).reshape(self.grid.shape)
 
     @classmethod
     def from_surface_line(cls, grid: Grid, array: str, start: float, end: float,
@@ -243,12 +238,3 @@ class DCResistivity2D(PhysicsOperator, property="log10 resistivity", units="log1
 
 def _as_vector(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().to("cpu", torch.float64).reshape(-1).numpy().copy()
-
-
-def _check_shape(name: str, tensor, shape: tuple) -> None:
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
-    if tuple(tensor.shape) != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(tensor.shape)}")
-    if not bool(torch.isfinite(tensor.detach()).all()):
-        raise ValueError(f"{name} must be finite, got NaN or inf")

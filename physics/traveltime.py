@@ -233,32 +233,14 @@ class StraightRayTomography(PhysicsOperator, property="velocity", units="m/s",
     def _forward(self, model: torch.Tensor) -> torch.Tensor:
         return _SparseProduct.apply((1.0 / model).reshape(-1), *self._matrices(model))
 
-    def jvp(self, model: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
-        """``J v = -L (v / velocity**2)``; ``tangent`` has shape ``(nz, nx)``.
+    def _jvp(self, model: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
+        """``J v = -L (v / velocity**2)``: the ``(n_rays,)`` change of the data [s]."""
+        return _SparseProduct.apply((-tangent / model**2).reshape(-1), *self._matrices(model))
 
-        Returns the ``(n_rays,)`` change of the data [s] per unit of ``tangent``.
-        """
-        model = self.check_model(model)
-        if tuple(tangent.shape) != self.grid.shape:
-            raise ValueError(
-                f"tangent must have the model shape {self.grid.shape}, got {tuple(tangent.shape)}"
-            )
-        tangent = -tangent.to(model) / model**2
-        return _SparseProduct.apply(tangent.reshape(-1), *self._matrices(model))
-
-    def vjp(self, model: torch.Tensor, cotangent: torch.Tensor) -> torch.Tensor:
-        """``J^T u = -(L^T u) / velocity**2``; ``cotangent`` has shape ``(n_rays,)``.
-
-        Returns an ``(nz, nx)`` tensor.
-        """
-        model = self.check_model(model)
-        if tuple(cotangent.shape) != self.data_shape:
-            raise ValueError(
-                f"cotangent must have the data shape {self.data_shape}, "
-                f"got {tuple(cotangent.shape)}"
-            )
+    def _vjp(self, model: torch.Tensor, cotangent: torch.Tensor) -> torch.Tensor:
+        """``J^T u = -(L^T u) / velocity**2``, an ``(nz, nx)`` tensor."""
         matrix, transpose = self._matrices(model)
-        back = _SparseProduct.apply(cotangent.to(model), transpose, matrix)
+        back = _SparseProduct.apply(cotangent, transpose, matrix)
         return -back.reshape(self.grid.shape) / model**2
 
     @classmethod
