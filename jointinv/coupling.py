@@ -24,17 +24,44 @@ import torch
 from .grid import Grid
 from .grid_operators import average_faces_to_cells, cell_gradient, face_gradients
 from .objective import Term
-from .validation import check_positive_float
+from .validation import check_nonnegative_float, check_positive_float
 
-__all__ = ["CrossGradient", "NormalizedCrossGradient", "JointTotalVariation",
-           "normalized_cross_gradient_map"]
+__all__ = ["COUPLING_KINDS", "Coupling", "CrossGradient", "DEFAULT_COUPLING_WEIGHT",
+           "JointTotalVariation", "NCG_EPS", "NormalizedCrossGradient"]
+
+#: Gradient floor of the normalised cross-gradient, relative to each model's
+#: largest gradient: the coupling and the reported similarity both use it.
+NCG_EPS = 0.1
 
 
-def _check_keys(keys, minimum):
+def _check_keys(keys, minimum, maximum=None):
+    if isinstance(keys, str) or not hasattr(keys, "__iter__"):
+        raise TypeError(f"keys must be a sequence of model names, got {keys!r}")
     keys = tuple(keys)
     if len(keys) < minimum or len(set(keys)) != len(keys):
         raise ValueError(f"keys must name at least {minimum} different models, got {keys}")
+    if maximum is not None and len(keys) > maximum:
+        raise ValueError(f"keys must name exactly {maximum} models (a pairwise term), got "
+                         f"{keys}; use jointinv.coupling.Coupling for more models (pairwise sums)")
     return keys
+
+
+def _check_grid(grid):
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a jointinv.Grid, got {type(grid).__name__}")
+    return grid
+
+
+def _read(term, models) -> list:
+    """The term's models from ``models``, each checked to have the grid's ``(nz, nx)`` shape."""
+    term._check_keys(models)
+    out = []
+    for key in term.keys:
+        if tuple(models[key].shape) != term.grid.shape:
+            raise ValueError(f"{type(term).__name__}: model {key!r} must have the grid shape "
+                             f"(nz, nx) = {term.grid.shape}, got {tuple(models[key].shape)}")
+        out.append(models[key])
+    return out
 
 
 def _scales(keys, scales):
@@ -64,13 +91,12 @@ class CrossGradient(Term):
     """
 
     def __init__(self, keys, grid: Grid, scales=None):
-        self.keys = _check_keys(keys, 2)[:2]
-        self.grid = grid
+        self.keys = _check_keys(keys, 2, maximum=2)
+        self.grid = _check_grid(grid)
         self.scales = _scales(self.keys, scales)
 
     def __call__(self, models):
-        self._check_keys(models)
-        (a, b) = (models[k] / self.scales[k] for k in self.keys)
+        (a, b) = (m / self.scales[k] for k, m in zip(self.keys, _read(self, models)))
         ax, az = face_gradients(a, self.grid)
         bx, bz = face_gradients(b, self.grid)
         aa = average_faces_to_cells(ax * ax, az * az)
@@ -91,20 +117,6 @@ def _unit_gradient(model, grid, eps):
     return gx * inv, gz * inv
 
 
-def normalized_cross_gradient_map(m1: torch.Tensor, m2: torch.Tensor, grid: Grid,
-                                  eps: float = 1e-2) -> torch.Tensor:
-    """``|u1 x u2|^2`` per cell ``(nz, nx)``.
-
-    ``u = grad m / sqrt(|grad m|^2 + eps^2 max|grad m|^2)`` at cell centres.
-
-    0 where the gradients are parallel (or one model is flat), up to 1 where
-    they are perpendicular.
-    """
-    ux, uz = _unit_gradient(m1, grid, eps)
-    wx, wz = _unit_gradient(m2, grid, eps)
-    return (ux * wz - uz * wx) ** 2
-
-
 class NormalizedCrossGradient(Term):
     """Cross-gradient of unit gradient vectors: ``sum_i v_i |u1 x u2|_i^2``.
 
@@ -114,15 +126,14 @@ class NormalizedCrossGradient(Term):
     similarity reported by comparison studies (0 = identical structure).
     """
 
-    def __init__(self, keys, grid: Grid, eps: float = 1e-2):
-        self.keys = _check_keys(keys, 2)[:2]
-        self.grid = grid
+    def __init__(self, keys, grid: Grid, eps: float = NCG_EPS):
+        self.keys = _check_keys(keys, 2, maximum=2)
+        self.grid = _check_grid(grid)
         self.eps = check_positive_float("eps", eps)
 
     def residual(self, models) -> torch.Tensor:
         """``sqrt(v) (u1 x u2)`` per cell: the value is the sum of its squares."""
-        self._check_keys(models)
-        a, b = (models[k] for k in self.keys)
+        a, b = _read(self, models)
         ux, uz = _unit_gradient(a, self.grid, self.eps)
         wx, wz = _unit_gradient(b, self.grid, self.eps)
         return (self.grid.dx * self.grid.dz) ** 0.5 * (ux * wz - uz * wx)
@@ -152,14 +163,110 @@ class JointTotalVariation(Term):
 
     def __init__(self, keys, grid: Grid, scales=None, eps: float = 1e-6):
         self.keys = _check_keys(keys, 2)
-        self.grid = grid
+        self.grid = _check_grid(grid)
         self.scales = _scales(self.keys, scales)
         self.eps = check_positive_float("eps", eps)
 
     def __call__(self, models):
-        self._check_keys(models)
         total = 0.0
-        for key in self.keys:
-            gx, gz = face_gradients(models[key] / self.scales[key], self.grid)
+        for key, model in zip(self.keys, _read(self, models)):
+            gx, gz = face_gradients(model / self.scales[key], self.grid)
             total = total + average_faces_to_cells(gx * gx, gz * gz)
         return self.grid.dx * self.grid.dz * torch.sqrt(total + self.eps**2).sum()
+
+
+COUPLING_KINDS = ("cross_gradient", "cross_gradient_unnormalized", "joint_total_variation")
+
+#: Default unit-free coupling weight lambda. At 1, models whose gradients are
+#: everywhere perpendicular cost as much as all data sets sitting at their
+#: target misfit; 0.3 balanced structure and data fit on the built-in joint
+#: cases (velocity [m/s] with log10 resistivity).
+DEFAULT_COUPLING_WEIGHT = 0.3
+
+
+class Coupling:
+    """A structural coupling between models, with a weight that means the same in any units.
+
+    Parameters
+    ----------
+    kind : {"cross_gradient", "cross_gradient_unnormalized", "joint_total_variation"}
+        - ``"cross_gradient"``: :class:`NormalizedCrossGradient` of every pair
+          of models; the objective adds ``weight * n_data * mean |u1 x u2|^2``
+          per pair (the mean over the grid area is in [0, 1]).
+        - ``"cross_gradient_unnormalized"``: :class:`CrossGradient` of every
+          pair, each model divided by its mean absolute starting value, times
+          ``weight * n_data / area``.
+        - ``"joint_total_variation"``: one :class:`JointTotalVariation` of all
+          models, scaled the same way, times ``weight * n_data / area``.
+
+        ``n_data`` is the total number of data of all physics and ``area`` the
+        grid's area [m^2].
+    weight : float, default :data:`DEFAULT_COUPLING_WEIGHT`
+        lambda, dimensionless, >= 0.
+    eps : float, optional
+        Gradient floor: relative to each model's largest gradient for the
+        normalised cross-gradient (default :data:`NCG_EPS`), the square-root
+        smoothing of the joint total variation (default 1e-6); not used by the
+        unnormalised cross-gradient.
+    """
+
+    def __init__(self, kind: str = "cross_gradient", weight: float = DEFAULT_COUPLING_WEIGHT,
+                 eps: float | None = None):
+        if kind not in COUPLING_KINDS:
+            raise ValueError(f"coupling kind must be one of {list(COUPLING_KINDS)}, got {kind!r}")
+        self.kind = kind
+        self.weight = check_nonnegative_float("coupling weight", weight)
+        if eps is not None and kind == "cross_gradient_unnormalized":
+            raise ValueError("eps is not used by the 'cross_gradient_unnormalized' coupling; "
+                             "leave it None")
+        default = NCG_EPS if kind == "cross_gradient" else 1e-6
+        self.eps = check_positive_float("coupling eps", default if eps is None else eps)
+
+    @classmethod
+    def coerce(cls, value) -> Coupling:
+        """A :class:`Coupling` from itself, a kind name, or a mapping ``{kind:, weight:, eps:}``."""
+        if isinstance(value, Coupling):
+            return value
+        if isinstance(value, str):
+            return cls(value)
+        if isinstance(value, dict):
+            allowed = {"kind", "weight", "eps"}
+            unknown = sorted(set(value) - allowed)
+            if unknown:
+                raise TypeError(f"coupling has unknown keys {unknown}; allowed: {sorted(allowed)}")
+            return cls(**value)
+        raise TypeError(f"coupling must be a jointinv.coupling.Coupling, a kind name "
+                        f"{list(COUPLING_KINDS)} or a mapping, got {type(value).__name__}")
+
+    def terms(self, start_models: dict, grid: Grid, n_data_total: int) -> list:
+        """``[(name, effective weight, Term)]`` over the models of ``start_models``.
+
+        ``start_models`` ``{key: (nz, nx)}`` (inversion variables at the start)
+        sets the amplitude scales of the unnormalised kinds.
+        """
+        keys = list(start_models)
+        if len(keys) < 2:
+            raise ValueError(f"a coupling needs at least two models, got {keys}")
+        area = grid.n_cells * grid.dx * grid.dz
+        effective = self.weight * n_data_total / area
+        if self.kind == "joint_total_variation":
+            scales = {k: _amplitude(start_models[k]) for k in keys}
+            term = JointTotalVariation(keys, grid, scales=scales, eps=self.eps)
+            return [(f"{self.kind}[{','.join(keys)}]", effective, term)]
+        out = []
+        for i, a in enumerate(keys):
+            for b in keys[i + 1:]:
+                if self.kind == "cross_gradient":
+                    term = NormalizedCrossGradient((a, b), grid, eps=self.eps)
+                else:
+                    scales = {k: _amplitude(start_models[k]) for k in (a, b)}
+                    term = CrossGradient((a, b), grid, scales=scales)
+                out.append((f"{self.kind}[{a},{b}]", effective, term))
+        return out
+
+    def __repr__(self) -> str:
+        return f"Coupling(kind={self.kind!r}, weight={self.weight:g}, eps={self.eps:g})"
+
+
+def _amplitude(model: torch.Tensor) -> float:
+    return max(float(model.detach().abs().mean()), 1e-12)

@@ -8,16 +8,11 @@ import torch
 
 from .data import Data
 from .operator import PhysicsOperator
-from .parameterizations import Cells
 from .physics_setup import PhysicsSetup
-from .problem import InversionProblem
 from .result import InversionResult
-from .solvers import OPTIMIZERS, estimate_betas, gauss_newton, optimize
-from .validation import check_choice, check_positive_float, check_positive_int
+from .runner import SOLVERS, SolverOptions, make_result, run
 
 __all__ = ["invert", "SOLVERS"]
-
-SOLVERS = ("gauss_newton",) + OPTIMIZERS
 
 
 def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *,
@@ -27,7 +22,7 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
            beta0_ratio: float = 1.0, cooling_factor: float = 2.0, cooling_rate: int = 1,
            chi_factor: float = 1.0, max_iterations: int = 20, cg_max_iterations: int = 20,
            sensitivity_weighting: bool = False, bounds: tuple | None = None,
-           lr: float | None = None,
+           lr: float | None = None, parameterization=None,
            true_model: torch.Tensor | None = None, progress: bool = True) -> InversionResult:
     """Invert ``data`` for a cell model with Tikhonov regularization.
 
@@ -36,7 +31,7 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
     ``alpha_s`` smallness toward the reference plus ``alpha_x``/``alpha_z``
     first-difference smoothness (:func:`jointinv.regularization.tikhonov`). The
     inversion variable is ``m = map.inverse(property)`` (slowness for travel
-    times: the operator's ``inversion_map``).
+    times: the operator's ``inversion_map``); regularization acts on it.
 
     Parameters
     ----------
@@ -49,7 +44,13 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
         defaults to the initial model. ``true_model`` only feeds the metrics.
     solver : {"gauss_newton", "adam", "lbfgs"}
         Gauss-Newton-CG with beta cooling (SimPEG's recipe), or a first-order
-        torch optimizer with fixed beta.
+        torch optimizer with fixed beta (see :class:`jointinv.runner.SolverOptions`).
+    parameterization : Parameterization, optional
+        A module returning ``{name: property}`` (e.g. a deep image prior
+        that outputs velocity [m/s]); first-order solvers only. Default: cells.
+    lr : float, optional
+        First-order learning rate (default 1e-2 for Adam: about 1 % of the
+        model per step with cells).
     beta : float, optional
         Trade-off parameter; estimated from the largest-eigenvalue ratio of the
         data and model Hessians times ``beta0_ratio`` if omitted.
@@ -60,8 +61,8 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
         Weight the regularization by normalised sensitivities (SimPEG's
         ``UpdateSensitivityWeights``), computed once at the initial model.
     bounds : (float or None, float or None), optional
-        Lower and upper bounds of the property (e.g. velocity [m/s]) for the
-        projected Gauss-Newton solver. With the reciprocal map (slowness) the
+        Lower and upper bounds of the property (e.g. velocity [m/s]), honoured
+        by every solver (they must contain the initial model). With the reciprocal map (slowness) the
         default upper velocity bound is 100 times the fastest initial velocity,
         which keeps slowness positive.
     progress : bool
@@ -71,39 +72,23 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
     -------
     InversionResult
     """
-    solver = check_choice("solver", solver, SOLVERS)
+    if not isinstance(operator, PhysicsOperator):
+        raise TypeError(f"operator must be a jointinv.PhysicsOperator, "
+                        f"got {type(operator).__name__}")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise TypeError(f"name must be a non-empty string, got {name!r}")
+    options = SolverOptions(solver=solver, max_iterations=max_iterations,
+                            beta0_ratio=beta0_ratio, cooling_factor=cooling_factor,
+                            cooling_rate=cooling_rate, cg_max_iterations=cg_max_iterations,
+                            lr=lr, progress=progress)
     name = name or operator.property.replace(" ", "_") or "model"
-    max_iterations = check_positive_int("max_iterations", max_iterations)
-    check_positive_float("cooling_factor", cooling_factor)
-    check_positive_int("cooling_rate", cooling_rate)
-    check_positive_float("beta0_ratio", beta0_ratio)
+    if parameterization is not None and len(parameterization.keys) == 1:
+        name = parameterization.keys[0]
     setup = PhysicsSetup(operator, data, initial_model, true_model=true_model,
                          reference_model=reference_model, alpha_s=alpha_s, alpha_x=alpha_x,
                          alpha_z=alpha_z, chi_factor=chi_factor, map=map, bounds=bounds,
                          sensitivity_weighting=sensitivity_weighting, beta=beta)
     start = time.perf_counter()
-    misfit, regularization, m0, lower, upper = setup.build(name)
-    problem = InversionProblem([misfit], {name: regularization}, {name: 1.0})
-    if beta is None:
-        problem.betas = estimate_betas(problem, {name: m0}, beta0_ratio)
-    else:
-        problem.betas = {name: check_positive_float("beta", beta)}
-
-    if solver == "gauss_newton":
-        models, history = gauss_newton(problem, {name: m0}, max_iterations=max_iterations,
-                                       cooling_factor=cooling_factor, cooling_rate=cooling_rate,
-                                       cg_max_iterations=cg_max_iterations,
-                                       lower={name: lower}, upper={name: upper},
-                                       progress=progress)
-    else:
-        models, history = optimize(problem, {name: Cells(m0)}, optimizer=solver, lr=lr,
-                                   max_iterations=max_iterations, progress=progress)
-    recovered = misfit.map(models[name])
-    with torch.no_grad():
-        predicted = operator(recovered)
-    return InversionResult(
-        models={name: recovered}, initial_models={name: setup.initial_model},
-        true_models={name: setup.true_model} if true_model is not None else {},
-        operators={name: operator}, data={name: data}, predicted={name: predicted},
-        history=history, wall_time=time.perf_counter() - start, method=f"independent ({solver})",
-    )
+    built = {name: setup.build(name)}
+    output = run(built, options, parameterization=parameterization)
+    return make_result(built, output, start, f"independent ({options.solver})")

@@ -1,22 +1,24 @@
 """Objective terms over a dict of models, and their weighted sums.
 
 A term is a callable ``term(models) -> scalar tensor`` where ``models`` maps
-names to tensors of shape ``(nz, nx)`` (the inversion variables). Terms add
+names to tensors of shape ``(nz, nx)``: data misfits read the physical
+properties, regularizations and couplings the inversion variables. Terms add
 and scale like numbers: ``misfit + beta * (smallness + smoothness)``.
 """
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
 from .data import Data
-from .maps import get_map
 from .operator import PhysicsOperator
 from .validation import check_positive_float
 
-__all__ = ["Term", "WeightedSum", "DataMisfit"]
+__all__ = ["Term", "WeightedSum", "DataMisfit", "LinearizedMisfit"]
 
 
 class Term:
@@ -87,25 +89,42 @@ class WeightedSum(Term):
         return total
 
 
+@dataclass
+class LinearizedMisfit:
+    """A data misfit at one model: value, weighted residual and Jacobian products.
+
+    ``residual = (F(p) - d_obs) / sigma``; ``value = |residual|^2``;
+    ``jvp(v) = J v / sigma`` (data shape) and ``vjp(u) = J^T (u / sigma)`` (model
+    shape), with ``J = dF/dp`` taken from one :meth:`PhysicsOperator.linearize`.
+    """
+
+    value: float
+    residual: torch.Tensor
+    predicted: torch.Tensor
+    jvp: Callable[[torch.Tensor], torch.Tensor]
+    vjp: Callable[[torch.Tensor], torch.Tensor]
+
+    def gradient(self) -> torch.Tensor:
+        """``d value / d p = 2 J^T (residual / sigma)``, shape ``(nz, nx)``."""
+        return 2.0 * self.vjp(self.residual)
+
+
 class DataMisfit(Term):
-    """Chi-squared data misfit ``sum(((F(map(m)) - d_obs) / sigma)**2)``.
+    """Chi-squared data misfit ``sum(((F(p) - d_obs) / sigma)**2)`` of a property ``p``.
 
     Parameters
     ----------
     key : str
-        Name of the model this misfit reads.
+        Name of the property (model) this misfit reads.
     operator : PhysicsOperator
-        Physics predicting the data from the property ``map(m)``.
+        Physics predicting the data from the property (e.g. velocity [m/s]).
     data : Data
         Observed data and standard deviations (shape ``operator.data_shape``).
-    map : str or map, optional
-        Elementwise map from the inversion variable to the property; by
-        default the operator's ``inversion_map``.
     chi_factor : float, default 1
         The target misfit is ``chi_factor * n_data``.
     """
 
-    def __init__(self, key: str, operator: PhysicsOperator, data: Data, map=None,
+    def __init__(self, key: str, operator: PhysicsOperator, data: Data,
                  chi_factor: float = 1.0):
         if not isinstance(operator, PhysicsOperator):
             raise TypeError(
@@ -122,7 +141,6 @@ class DataMisfit(Term):
         self.keys = (key,)
         self.operator = operator
         self.data = data
-        self.map = get_map(operator.inversion_map if map is None else map)
         self.chi_factor = check_positive_float("chi_factor", chi_factor)
 
     @property
@@ -130,39 +148,22 @@ class DataMisfit(Term):
         """Target value ``chi_factor * n_data``."""
         return self.chi_factor * self.data.n_data
 
-    def property_of(self, m: torch.Tensor) -> torch.Tensor:
-        """The physical property ``map(m)`` the operator sees."""
-        return self.map(m)
+    def __call__(self, properties: dict) -> torch.Tensor:
+        self._check_keys(properties)
+        return self.data.chi_squared(self.operator(properties[self.key]))
 
-    def __call__(self, models: dict) -> torch.Tensor:
-        self._check_keys(models)
-        return self.data.chi_squared(self.operator(self.map(models[self.key])))
-
-    def residual(self, m: torch.Tensor) -> torch.Tensor:
-        """Weighted residual ``(F(map(m)) - d_obs) / sigma`` with the data's shape."""
-        predicted = self.operator(self.map(m))
+    def residual(self, prop: torch.Tensor) -> torch.Tensor:
+        """Weighted residual ``(F(p) - d_obs) / sigma`` with the data's shape."""
+        predicted = self.operator(prop)
         data = self.data.to(predicted)
         return (predicted - data.observed) / data.standard_deviation
 
-    def linearize(self, m: torch.Tensor):
-        """Products with ``J_w = diag(1/sigma) dF(map(m))/dm`` at ``m``.
-
-        Returns ``(jvp, vjp)`` closures: ``jvp(v)`` has the data shape and
-        ``vjp(u)`` the model shape. Uses the operator's ``jvp``/``vjp`` and the
-        map's diagonal derivative, so a bridged simulator reuses its fields.
-        """
-        m = m.detach()
-        with torch.enable_grad():
-            leaf = m.clone().requires_grad_(True)
-            prop = self.map(leaf)
-            (map_derivative,) = torch.autograd.grad(prop.sum(), leaf)
-        prop = prop.detach()
-        sigma = self.data.standard_deviation.to(prop)
-
-        def jvp(v):
-            return self.operator.jvp(prop, map_derivative * v) / sigma
-
-        def vjp(u):
-            return map_derivative * self.operator.vjp(prop, u / sigma)
-
-        return jvp, vjp
+    def linearize(self, prop: torch.Tensor) -> LinearizedMisfit:
+        """The misfit and its Jacobian products at ``prop``, from one simulation."""
+        linear = self.operator.linearize(prop)
+        data = self.data.to(linear.predicted)
+        sigma = data.standard_deviation
+        residual = (linear.predicted - data.observed) / sigma
+        return LinearizedMisfit(
+            value=float((residual * residual).sum()), residual=residual,
+            predicted=linear.predicted, jvp=lambda v: linear.jvp(v) / sigma, vjp=lambda u: linear.vjp(u / sigma))

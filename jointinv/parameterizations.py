@@ -1,8 +1,16 @@
-"""Model parameterizations: ``nn.Module``s whose ``forward()`` returns a model.
+"""Model parameterizations: ``nn.Module``s whose ``forward()`` returns physical properties.
 
-``Cells`` is the plain one (the model is the parameter). Neural
-reparameterizations (deep image prior, neural fields) follow the same
-interface, so every solver that optimises module parameters works with them.
+A parameterization owns the map from its parameters to the property the
+operator expects (velocity [m/s], log10 resistivity, ...), so a network that
+outputs velocity drives the travel-time operator with no conversion by the
+user. ``forward()`` returns a dict ``{key: (nz, nx) tensor}``; one module may
+produce several properties (one network driving two physics). Any solver that
+optimises module parameters (Adam, L-BFGS) works with any parameterization;
+Gauss-Newton works on :class:`Cells`.
+
+Regularization and structural coupling act on each model's *inversion
+variable* ``m = map.inverse(property)`` (slowness for travel times), which
+:meth:`Parameterization.variables` returns.
 """
 
 from __future__ import annotations
@@ -10,28 +18,113 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .validation import check_finite_tensor
+from .maps import Map, get_map
+from .validation import as_model_tensor, check_finite_tensor
 
-__all__ = ["Cells"]
+__all__ = ["Parameterization", "Cells"]
 
 
-class Cells(nn.Module):
-    """One free value per grid cell.
+class Parameterization(nn.Module):
+    """Base class: ``forward() -> {key: property}``.
+
+    Attributes
+    ----------
+    keys : tuple of str
+        Names of the properties produced, one per physics it drives.
+    """
+
+    keys: tuple = ()
+
+    def forward(self) -> dict:
+        raise NotImplementedError
+
+    def variables(self, properties: dict, maps: dict) -> dict:
+        """Inversion variables of ``properties`` (``maps[key].inverse``), for regularization."""
+        return {key: maps[key].inverse(properties[key]) for key in self.keys}
+
+    def project_(self) -> None:
+        """Move the parameters back into their bounds after an optimizer step (hook)."""
+
+    def check_bounds(self, lower, upper) -> None:
+        """Refuse bounds this parameterization cannot honour."""
+        if lower is not None or upper is not None:
+            raise ValueError(
+                f"{type(self).__name__} cannot honour model bounds (lower={lower}, "
+                f"upper={upper}); bound its output instead (e.g. a sigmoid output head) "
+                f"or pass bounds=None"
+            )
+
+
+class Cells(Parameterization):
+    """One free value per grid cell, stored in the inversion variable.
 
     Parameters
     ----------
-    initial : torch.Tensor
-        Starting model ``(nz, nx)`` in the inversion variable (copied).
+    initial : torch.Tensor or numpy.ndarray
+        Starting model ``(nz, nx)`` of the *property* (e.g. velocity [m/s]); copied.
+    map : str or Map, default "identity"
+        ``property = map(m)``: the inversion variable ``m`` is what the
+        optimizer moves (``"reciprocal"``: slowness for a velocity).
+    key : str, default "model"
+        Name of the property in the returned dict.
+    lower, upper : float or None
+        Bounds of the inversion variable ``m`` (not of the property); every
+        solver keeps ``m`` inside them.
+
+    Notes
+    -----
+    The parameter is ``m / scale`` with ``scale`` the RMS of the starting
+    variable, so first-order optimizers take steps relative to the model's
+    size whatever its units (a learning rate of 0.01 moves cells by about 1 %).
     """
 
-    def __init__(self, initial: torch.Tensor):
+    def __init__(self, initial, map: str | Map = "identity", key: str = "model",
+                 lower: float | None = None, upper: float | None = None):
         super().__init__()
-        initial = check_finite_tensor("initial", torch.as_tensor(initial))
+        initial = check_finite_tensor("initial", as_model_tensor("initial", initial))
         if initial.ndim != 2:
             raise ValueError(
                 f"initial must be a 2D (nz, nx) model, got shape {tuple(initial.shape)}"
             )
-        self.values = nn.Parameter(initial.detach().clone())
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"key must be a non-empty string, got {key!r}")
+        self.map = get_map(map)
+        self.keys = (key,)
+        if lower is not None and upper is not None and not lower < upper:
+            raise ValueError(f"lower must be < upper, got lower={lower}, upper={upper}")
+        self.lower, self.upper = lower, upper
+        variable = self.map.inverse(initial.detach())
+        if not bool(torch.isfinite(variable).all()):
+            raise ValueError(f"initial is outside the domain of the {self.map.name!r} map")
+        variable = self._clamp(variable)
+        self.scale = max(float(variable.pow(2).mean().sqrt()), 1e-300)
+        self.normalized = nn.Parameter(variable / self.scale)
 
-    def forward(self) -> torch.Tensor:
-        return self.values
+    def _clamp(self, m: torch.Tensor) -> torch.Tensor:
+        if self.lower is None and self.upper is None:
+            return m
+        return m.clamp(min=self.lower, max=self.upper)
+
+    @property
+    def variable(self) -> torch.Tensor:
+        """The inversion variable ``m`` ``(nz, nx)`` (differentiable), inside the bounds."""
+        return self._clamp(self.normalized * self.scale)
+
+    def set_variable(self, m: torch.Tensor) -> None:
+        """Replace the cell values by the inversion variable ``m`` (e.g. a Gauss-Newton result)."""
+        with torch.no_grad():
+            self.normalized.copy_(self._clamp(m.to(self.normalized)) / self.scale)
+
+    def forward(self) -> dict:
+        return {self.keys[0]: self.map(self.variable)}
+
+    def variables(self, properties: dict, maps: dict) -> dict:
+        # the cell values themselves: no round trip through map.inverse
+        return {self.keys[0]: self.variable}
+
+    def project_(self) -> None:
+        with torch.no_grad():
+            self.normalized.copy_(self._clamp(self.normalized * self.scale) / self.scale)
+
+    def check_bounds(self, lower, upper) -> None:
+        """Cells honour bounds of the inversion variable (see ``lower``/``upper``)."""

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import torch
 
 from .data import Data
-from .objective import DataMisfit
+from .maps import Map, get_map
+from .objective import DataMisfit, Term
 from .operator import PhysicsOperator
+from .parameterizations import Cells
 from .regularization import tikhonov
 from .sensitivity import sensitivity_weights
+from .validation import as_model_tensor, check_nonnegative_float, check_positive_float
 
-__all__ = ["PhysicsSetup"]
+__all__ = ["PhysicsSetup", "BuiltPhysics"]
 
 
 def _check_model_like(name, model, operator):
-    if not isinstance(model, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(model).__name__}")
+    model = as_model_tensor(name, model)
     if tuple(model.shape) != operator.grid.shape:
         raise ValueError(
             f"{name} must have the grid shape (nz, nx) = {operator.grid.shape}, "
@@ -26,23 +30,86 @@ def _check_model_like(name, model, operator):
     return operator.check_model(model).detach()
 
 
-def _variable_bounds(map, bounds, initial_model):
-    """Bounds of the inversion variable from property bounds ``(low, high)``."""
+def _check_bounds(bounds, initial_model):
+    """Property bounds ``(lower, upper)`` (floats or None) that contain the start."""
     if bounds is None:
-        bounds = (None, 100.0 * float(initial_model.max())) if map.name == "reciprocal" \
-            else (None, None)
+        return None
     if not isinstance(bounds, (tuple, list)) or len(bounds) != 2:
         raise TypeError(f"bounds must be a (lower, upper) pair of floats or None, got {bounds!r}")
-    low, high = bounds
+    checked = []
+    for value in bounds:
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"bounds must hold floats or None, got {bounds!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"bounds must be finite (use None for no bound), got {bounds!r}")
+            value = float(value)
+        checked.append(value)
+    low, high = checked
     if low is not None and high is not None and not low < high:
         raise ValueError(f"bounds must satisfy lower < upper, got {bounds!r}")
-    if map.name != "reciprocal":
+    smallest, largest = float(initial_model.min()), float(initial_model.max())
+    if (low is not None and smallest < low) or (high is not None and largest > high):
+        raise ValueError(f"bounds {bounds!r} must contain the initial model "
+                         f"(its values span [{smallest:.6g}, {largest:.6g}])")
+    return low, high
+
+
+def _variable_bounds(map, bounds, initial_model):
+    """Bounds of the inversion variable ``m`` (``property = map(m)``) from property bounds."""
+    if bounds is None:
+        # slowness must stay positive: cap velocities at 100x the fastest start
+        bounds = (None, 100.0 * float(initial_model.max())) if map.name == "reciprocal" \
+            else (None, None)
+    low, high = bounds
+    if map.name == "identity":
         return low, high
+    if map.name != "reciprocal":
+        if low is not None or high is not None:
+            raise ValueError(f"bounds are supported with the 'identity' and 'reciprocal' maps, "
+                             f"got map {map.name!r}; bound the property with a different map")
+        return None, None
     for value in (low, high):
         if value is not None and value <= 0:
             raise ValueError(f"bounds of a reciprocal-mapped property must be > 0, got {bounds!r}")
     # m = 1 / property: the order flips
     return (None if high is None else 1.0 / high), (None if low is None else 1.0 / low)
+
+
+@dataclass
+class BuiltPhysics:
+    """One physics made ready for a solver (:meth:`PhysicsSetup.build`).
+
+    Attributes
+    ----------
+    key : str
+        Name of its model in the problem.
+    setup : PhysicsSetup
+    misfit : DataMisfit
+        Reads the property.
+    regularization : Term
+        Reads the inversion variable.
+    map : Map
+        ``property = map(variable)``.
+    start : torch.Tensor
+        ``(nz, nx)`` starting inversion variable.
+    lower, upper : float or None
+        Bounds of the inversion variable.
+    """
+
+    key: str
+    setup: PhysicsSetup
+    misfit: DataMisfit
+    regularization: Term
+    map: Map
+    start: torch.Tensor
+    lower: float | None
+    upper: float | None
+
+    def cells(self) -> Cells:
+        """A :class:`Cells` parameterization at the start, with the variable's bounds."""
+        return Cells(self.setup.initial_model, map=self.map, key=self.key, lower=self.lower,
+                     upper=self.upper)
 
 
 @dataclass
@@ -63,14 +130,18 @@ class PhysicsSetup:
         Smallness and smoothness weights (:func:`jointinv.regularization.tikhonov`).
     chi_factor : float
         Target misfit ``chi_factor * n_data``.
-    map : str, optional
-        Inversion variable (default: the operator's ``inversion_map``).
+    map : str or Map, optional
+        Inversion variable: ``property = map(m)`` (default: the operator's
+        ``inversion_map``, e.g. slowness for travel times).
     bounds : (float or None, float or None), optional
-        Property bounds for projected Gauss-Newton.
+        Property bounds; every solver keeps the model inside them (they must
+        contain the initial model).
     sensitivity_weighting : bool
         Regularization weighted by normalised sensitivities.
     beta : float, optional
-        Fixed starting trade-off parameter (estimated when omitted).
+        Starting trade-off parameter, > 0 (estimated when omitted).
+    initial_model, true_model, reference_model may be NumPy arrays (converted
+    to tensors; float64 unless float32).
     """
 
     operator: PhysicsOperator
@@ -82,7 +153,7 @@ class PhysicsSetup:
     alpha_x: float = 1.0
     alpha_z: float = 1.0
     chi_factor: float = 1.0
-    map: str | None = None
+    map: str | Map | None = None
     bounds: tuple | None = None
     sensitivity_weighting: bool = False
     beta: float | None = None
@@ -100,15 +171,29 @@ class PhysicsSetup:
                                                      self.operator)
         if self.true_model is not None:
             self.true_model = _check_model_like("true_model", self.true_model, self.operator)
+        for name in ("alpha_s", "alpha_x", "alpha_z"):
+            setattr(self, name, check_nonnegative_float(name, getattr(self, name)))
+        if self.alpha_s == self.alpha_x == self.alpha_z == 0:
+            raise ValueError("at least one of alpha_s, alpha_x, alpha_z must be > 0")
+        self.chi_factor = check_positive_float("chi_factor", self.chi_factor)
+        if self.beta is not None:
+            self.beta = check_positive_float("beta", self.beta)
+        if not isinstance(self.sensitivity_weighting, bool):
+            raise TypeError(f"sensitivity_weighting must be True or False, "
+                            f"got {self.sensitivity_weighting!r}")
+        self.map = get_map(self.operator.inversion_map if self.map is None else self.map)
+        self.bounds = _check_bounds(self.bounds, self.initial_model)
 
-    def build(self, key: str):
-        """``(misfit, regularization, m0, lower, upper)`` in the inversion variable."""
-        misfit = DataMisfit(key, self.operator, self.data, map=self.map,
-                            chi_factor=self.chi_factor)
-        m0 = misfit.map.inverse(self.initial_model)
+    def build(self, key: str) -> BuiltPhysics:
+        """The misfit, regularization, start and bounds of this physics under name ``key``."""
+        misfit = DataMisfit(key, self.operator, self.data, chi_factor=self.chi_factor)
+        start = self.map.inverse(self.initial_model)
+        if not bool(torch.isfinite(start).all()):
+            raise ValueError(f"initial_model is outside the domain of the {self.map.name!r} map")
         reference = self.initial_model if self.reference_model is None else self.reference_model
-        weights = sensitivity_weights(misfit, m0) if self.sensitivity_weighting else None
-        regularization = tikhonov(key, self.operator.grid, misfit.map.inverse(reference),
+        weights = (sensitivity_weights(misfit, self.initial_model, self.map.derivative(start))
+                   if self.sensitivity_weighting else None)
+        regularization = tikhonov(key, self.operator.grid, self.map.inverse(reference),
                                   self.alpha_s, self.alpha_x, self.alpha_z, cell_weights=weights)
-        lower, upper = _variable_bounds(misfit.map, self.bounds, self.initial_model)
-        return misfit, regularization, m0, lower, upper
+        lower, upper = _variable_bounds(self.map, self.bounds, self.initial_model)
+        return BuiltPhysics(key, self, misfit, regularization, self.map, start, lower, upper)

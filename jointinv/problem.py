@@ -1,20 +1,23 @@
 """An inversion problem: data misfits, regularizations with their betas, couplings.
 
-``phi(m) = sum_k [phi_d,k(m_k) + beta_k * phi_m,k(m_k)] + sum_c w_c * coupling_c(m)``
+``phi(m) = sum_k [phi_d,k(map_k(m_k)) + beta_k * phi_m,k(m_k)] + sum_c w_c * coupling_c(m)``
 
-Each data misfit reads one model (``DataMisfit.key``); coupling terms may read
-several. The class gives the solvers what they need: the objective and its
-parts, the gradient, and Gauss-Newton Hessian-vector products that use the
-operators' Jacobian products (never a dense Jacobian).
+``m_k`` is model ``k``'s inversion variable and ``map_k(m_k)`` the property its
+operator sees (velocity from slowness, ...). Each data misfit reads one
+property; regularizations read one variable and couplings several. Gauss-Newton
+works through :class:`ProblemPoint`: the problem linearised at one set of
+models, simulating each physics once and reusing that for the misfit, its
+gradient and every Hessian product there.
 """
 
 from __future__ import annotations
 
 import torch
 
+from .maps import IdentityMap, Map
 from .objective import DataMisfit, Term
 
-__all__ = ["InversionProblem"]
+__all__ = ["InversionProblem", "ProblemPoint"]
 
 
 def _residual_products(term, models: dict, keys):
@@ -53,14 +56,16 @@ class InversionProblem:
     misfits : list of DataMisfit
         One per data set; their ``key`` names the model each one reads.
     regularizations : dict
-        ``{key: Term}``, the model regularization of each model.
+        ``{key: Term}``, the regularization of each model's inversion variable.
     betas : dict
-        ``{key: float}``, trade-off parameter of each regularization.
-    couplings : list of (float, Term), optional
-        Weighted coupling terms over several models (cross-gradient, ...).
+        ``{key: float > 0}``, trade-off parameter of each regularization (1 if missing).
+    couplings : list of (str, float, Term), optional
+        Named, weighted coupling terms over several models' inversion variables.
+    maps : dict, optional
+        ``{key: Map}``: property ``= map(variable)`` (identity if missing).
     """
 
-    def __init__(self, misfits, regularizations, betas, couplings=()):
+    def __init__(self, misfits, regularizations, betas, couplings=(), maps=None):
         misfits = list(misfits)
         if not misfits:
             raise ValueError("misfits must hold at least one DataMisfit")
@@ -69,7 +74,9 @@ class InversionProblem:
                 raise TypeError(f"misfits must be DataMisfit objects, got {type(misfit).__name__}")
         self.misfits = misfits
         self.keys = tuple(dict.fromkeys(m.key for m in misfits))
-        for name, mapping in (("regularizations", regularizations), ("betas", betas)):
+        maps = dict(maps or {})
+        for name, mapping in (("regularizations", regularizations), ("betas", betas),
+                              ("maps", maps)):
             unknown = sorted(set(mapping) - set(self.keys))
             if unknown:
                 raise ValueError(
@@ -81,53 +88,55 @@ class InversionProblem:
                 raise TypeError(
                     f"regularizations[{key!r}] must be a Term, got {type(term).__name__}"
                 )
+        for key, value in maps.items():
+            if not isinstance(value, Map):
+                raise TypeError(f"maps[{key!r}] must be a jointinv.maps.Map, "
+                                f"got {type(value).__name__}")
+        self.maps = {key: maps.get(key, IdentityMap()) for key in self.keys}
         self.regularizations = dict(regularizations)
         self.betas = {key: float(betas.get(key, 1.0)) for key in self.regularizations}
         self.couplings = []
-        for weight, term in couplings:
+        for name, weight, term in couplings:
             missing = sorted(set(term.keys) - set(self.keys))
             if missing:
                 raise ValueError(
-                    f"coupling {type(term).__name__} reads models {missing} that no data "
+                    f"coupling {name} reads models {missing} that no data "
                     f"misfit reads; models are {list(self.keys)}"
                 )
-            self.couplings.append((float(weight), term))
+            self.couplings.append((str(name), float(weight), term))
 
     # -- values ---------------------------------------------------------------------
-    def parts(self, models: dict) -> dict:
-        """Every term's value (tensors): ``phi_d[key]``, ``phi_m[key]``, ``coupling[i]``."""
+    def properties(self, variables: dict) -> dict:
+        """``{key: map_k(m_k)}``: what the operators see."""
+        return {key: self.maps[key](variables[key]) for key in self.keys}
+
+    def model_parts(self, variables: dict) -> dict:
+        """Regularization and coupling values (tensors): ``phi_m[key]``, ``coupling[name]``."""
+        values = {f"phi_m[{key}]": term(variables) for key, term in self.regularizations.items()}
+        for name, _, term in self.couplings:
+            values[f"coupling[{name}]"] = term(variables)
+        return values
+
+    def parts(self, variables: dict, properties: dict | None = None) -> dict:
+        """Every term's value (tensors): ``phi_d[key]``, ``phi_m[key]``, ``coupling[name]``."""
+        properties = self.properties(variables) if properties is None else properties
         values = {}
         for misfit in self.misfits:
             name = f"phi_d[{misfit.key}]"
-            values[name] = values.get(name, 0.0) + misfit(models)
-        for key, term in self.regularizations.items():
-            values[f"phi_m[{key}]"] = term(models)
-        for index, (_, term) in enumerate(self.couplings):
-            values[f"coupling[{type(term).__name__}{index}]"] = term(models)
+            values[name] = values.get(name, 0.0) + misfit(properties)
+        values.update(self.model_parts(variables))
         return values
 
-    def total(self, parts: dict) -> torch.Tensor:
+    def total(self, parts: dict):
         """Weighted sum of :meth:`parts` with the current betas."""
         total = 0.0
         for key in self.keys:
             total = total + parts[f"phi_d[{key}]"]
         for key in self.regularizations:
             total = total + self.betas[key] * parts[f"phi_m[{key}]"]
-        for index, (weight, term) in enumerate(self.couplings):
-            total = total + weight * parts[f"coupling[{type(term).__name__}{index}]"]
+        for name, weight, _ in self.couplings:
+            total = total + weight * parts[f"coupling[{name}]"]
         return total
-
-    def objective(self, models: dict) -> torch.Tensor:
-        """Scalar objective ``phi(models)``."""
-        return self.total(self.parts(models))
-
-    def misfit_values(self, models: dict) -> dict:
-        """``{key: phi_d}`` as floats (no gradient)."""
-        with torch.no_grad():
-            out = {}
-            for misfit in self.misfits:
-                out[misfit.key] = out.get(misfit.key, 0.0) + float(misfit(models))
-        return out
 
     def targets(self) -> dict:
         """``{key: target misfit}``."""
@@ -141,75 +150,16 @@ class InversionProblem:
         targets = self.targets()
         return all(misfit_values[key] <= targets[key] for key in targets)
 
-    # -- derivatives ------------------------------------------------------------------
-    def gradient(self, models: dict):
-        """``(phi, parts, {key: dphi/dm_key})`` at ``models`` (tensors detached)."""
-        leaves = {k: v.detach().clone().requires_grad_(True) for k, v in models.items()}
-        with torch.enable_grad():
-            parts = self.parts(leaves)
-            phi = self.total(parts)
-            grads = torch.autograd.grad(phi, [leaves[k] for k in self.keys])
-        parts = {name: float(value.detach()) for name, value in parts.items()}
-        return float(phi.detach()), parts, dict(zip(self.keys, grads))
+    def linearize(self, variables: dict) -> ProblemPoint:
+        """The problem at ``variables``: one simulation per data set, reused for everything."""
+        return ProblemPoint(self, variables)
 
-    def hessian_operator(self, models: dict):
-        """Gauss-Newton Hessian-vector product ``v -> H v`` at ``models``.
-
-        Data terms contribute ``2 J_w^T J_w`` (``J_w`` the sigma-weighted
-        Jacobian). A coupling that is a sum of squares (it has a
-        ``residual(models)`` method) contributes its Gauss-Newton part
-        ``2 J_r^T J_r``, which keeps the Hessian positive semi-definite as
-        SimPEG's ``approx_hessian`` does; regularizations and other couplings
-        their exact Hessian (double backward; regularizations are quadratic).
-        """
-        linear = [(misfit.key, *misfit.linearize(models[misfit.key])) for misfit in self.misfits]
-        leaves = {k: models[k].detach().clone().requires_grad_(True) for k in self.keys}
-        squares = [(weight, _residual_products(term, models, self.keys))
-                   for weight, term in self.couplings if hasattr(term, "residual")]
-        with torch.enable_grad():
-            smooth_total = 0.0
-            for key, term in self.regularizations.items():
-                smooth_total = smooth_total + self.betas[key] * term(leaves)
-            for weight, term in self.couplings:
-                if not hasattr(term, "residual"):
-                    smooth_total = smooth_total + weight * term(leaves)
-            smooth_grads = torch.autograd.grad(
-                smooth_total, [leaves[k] for k in self.keys], create_graph=True, allow_unused=True
-            )
-
-        def apply(v: dict) -> dict:
-            out = {k: torch.zeros_like(v[k]) for k in self.keys}
-            for key, jvp, vjp in linear:
-                out[key] = out[key] + 2.0 * vjp(jvp(v[key]))
-            used = [(g, k) for g, k in zip(smooth_grads, self.keys) if g is not None]
-            if used:
-                dot = sum((g * v[k]).sum() for g, k in used)
-                with torch.enable_grad():
-                    second = torch.autograd.grad(dot, [leaves[k] for k in self.keys],
-                                                 retain_graph=True, allow_unused=True)
-                for k, s in zip(self.keys, second):
-                    if s is not None:
-                        out[k] = out[k] + s.detach()
-            for weight, (jvp, vjp) in squares:
-                for k, product in vjp(jvp(v)).items():
-                    out[k] = out[k] + 2.0 * weight * product
-            return out
-
-        return apply
-
-    def data_hessian_operator(self, models: dict) -> dict:
-        """``{key: v -> 2 J_w^T J_w v}`` for each model (beta estimation)."""
-        ops = {}
-        for misfit in self.misfits:
-            jvp, vjp = misfit.linearize(models[misfit.key])
-            ops[misfit.key] = (lambda v, jvp=jvp, vjp=vjp: 2.0 * vjp(jvp(v)))
-        return ops
-
-    def regularization_hessian_operator(self, models: dict) -> dict:
+    # -- Hessian pieces for beta estimation -------------------------------------------
+    def regularization_hessian_operator(self, variables: dict) -> dict:
         """``{key: v -> H_m v}`` for each model's regularization (beta = 1)."""
         ops = {}
         for key, term in self.regularizations.items():
-            leaf = models[key].detach().clone().requires_grad_(True)
+            leaf = variables[key].detach().clone().requires_grad_(True)
             with torch.enable_grad():
                 (grad,) = torch.autograd.grad(term({key: leaf}), leaf, create_graph=True)
 
@@ -220,3 +170,132 @@ class InversionProblem:
 
             ops[key] = apply
         return ops
+
+
+class ProblemPoint:
+    """An :class:`InversionProblem` linearised at one set of models.
+
+    Creating it simulates each data set once (:meth:`DataMisfit.linearize`);
+    the misfit values, the gradient and every Gauss-Newton Hessian product at
+    this point reuse that simulation. Betas are read when :meth:`phi`,
+    :meth:`gradient` or :meth:`hessian` are called, so cooling them needs no
+    new simulation.
+    """
+
+    def __init__(self, problem: InversionProblem, variables: dict):
+        self.problem = problem
+        self.variables = {k: variables[k].detach() for k in problem.keys}
+        self.slopes = {k: problem.maps[k].derivative(m) for k, m in self.variables.items()}
+        with torch.no_grad():
+            properties = problem.properties(self.variables)
+        self.linear = [(misfit.key, misfit.linearize(properties[misfit.key]))
+                       for misfit in problem.misfits]
+        self.misfits = {}
+        for key, linear in self.linear:
+            self.misfits[key] = self.misfits.get(key, 0.0) + linear.value
+        self._model_parts = None
+        self._data_gradient = None
+
+    # -- values -------------------------------------------------------------------
+    def parts(self) -> dict:
+        """Every term's value as floats (``phi_d[key]``, ``phi_m[key]``, ``coupling[name]``)."""
+        self._model_values()
+        return {**{f"phi_d[{k}]": v for k, v in self.misfits.items()},
+                **{name: float(value.detach()) for name, value in self._model_parts.items()}}
+
+    def phi(self) -> float:
+        """The objective with the problem's current betas."""
+        return float(self.problem.total(self.parts()))
+
+    def at_target(self) -> bool:
+        return self.problem.at_target(self.misfits)
+
+    def _model_values(self):
+        if self._model_parts is None:
+            self._leaves = {k: m.clone().requires_grad_(True) for k, m in self.variables.items()}
+            with torch.enable_grad():
+                self._model_parts = self.problem.model_parts(self._leaves)
+        return self._model_parts
+
+    # -- derivatives ----------------------------------------------------------------
+    def gradient(self) -> dict:
+        """``{key: d phi / d m_key}`` with the current betas."""
+        if self._data_gradient is None:
+            self._data_gradient = {k: torch.zeros_like(m) for k, m in self.variables.items()}
+            for key, linear in self.linear:
+                self._data_gradient[key] += self.slopes[key] * linear.gradient()
+        problem, parts = self.problem, self._model_values()
+        total = 0.0
+        for key in problem.regularizations:
+            total = total + problem.betas[key] * parts[f"phi_m[{key}]"]
+        for name, weight, _ in problem.couplings:
+            total = total + weight * parts[f"coupling[{name}]"]
+        gradient = {k: g.clone() for k, g in self._data_gradient.items()}
+        if isinstance(total, torch.Tensor) and total.requires_grad:
+            leaves = [self._leaves[k] for k in problem.keys]
+            with torch.enable_grad():
+                model_grads = torch.autograd.grad(total, leaves, retain_graph=True,
+                                                  allow_unused=True)
+            for key, g in zip(problem.keys, model_grads):
+                if g is not None:
+                    gradient[key] += g
+        return gradient
+
+    def data_hessians(self) -> dict:
+        """``{key: v -> 2 J_w^T J_w v}`` (chain rule through the map) for beta estimation."""
+        ops = {}
+        for key, linear in self.linear:
+            slope = self.slopes[key]
+            previous = ops.get(key)
+
+            def apply(v, linear=linear, slope=slope, previous=previous):
+                out = 2.0 * slope * linear.vjp(linear.jvp(slope * v))
+                return out if previous is None else out + previous(v)
+
+            ops[key] = apply
+        return ops
+
+    def hessian(self):
+        """Gauss-Newton Hessian-vector product ``{key: v} -> {key: H v}``.
+
+        Data terms contribute ``2 J_w^T J_w``. A coupling that is a sum of
+        squares (it has ``residual(models)``) contributes its Gauss-Newton part
+        ``2 J_r^T J_r``, which keeps ``H`` positive semi-definite as SimPEG's
+        ``approx_hessian`` does; regularizations and other couplings their
+        exact Hessian (double backward; regularizations are quadratic).
+        """
+        problem = self.problem
+        data = self.data_hessians()
+        leaves = {k: m.clone().requires_grad_(True) for k, m in self.variables.items()}
+        squares = [(weight, _residual_products(term, self.variables, problem.keys))
+                   for _, weight, term in problem.couplings if hasattr(term, "residual")]
+        with torch.enable_grad():
+            smooth_total = 0.0
+            for key, term in problem.regularizations.items():
+                smooth_total = smooth_total + problem.betas[key] * term(leaves)
+            for _, weight, term in problem.couplings:
+                if not hasattr(term, "residual"):
+                    smooth_total = smooth_total + weight * term(leaves)
+            smooth_grads = (torch.autograd.grad(
+                smooth_total, [leaves[k] for k in problem.keys], create_graph=True,
+                allow_unused=True) if isinstance(smooth_total, torch.Tensor)
+                else [None] * len(problem.keys))
+
+        def apply(v: dict) -> dict:
+            out = {k: data[k](v[k]) for k in problem.keys}
+            used = [(g, k) for g, k in zip(smooth_grads, problem.keys)
+                    if g is not None and g.requires_grad]
+            if used:
+                dot = sum((g * v[k]).sum() for g, k in used)
+                with torch.enable_grad():
+                    second = torch.autograd.grad(dot, [leaves[k] for k in problem.keys],
+                                                 retain_graph=True, allow_unused=True)
+                for k, s in zip(problem.keys, second):
+                    if s is not None:
+                        out[k] = out[k] + s.detach()
+            for weight, (jvp, vjp) in squares:
+                for k, product in vjp(jvp(v)).items():
+                    out[k] = out[k] + 2.0 * weight * product
+            return out
+
+        return apply

@@ -15,16 +15,20 @@ from .validation import check_positive_float, check_positive_int
 __all__ = ["sensitivity_weights"]
 
 
-def sensitivity_weights(misfit, m: torch.Tensor, n_probes: int = 32, threshold: float = 1e-3,
+def sensitivity_weights(misfit, prop: torch.Tensor, slope: torch.Tensor | None = None,
+                        n_probes: int = 32, threshold: float = 1e-3,
                         seed: int = 0) -> torch.Tensor:
-    """Normalised sensitivity ``(nz, nx)`` of ``misfit``'s data to the cells of ``m``.
+    """Normalised sensitivity ``(nz, nx)`` of ``misfit``'s data to the cells.
 
     Parameters
     ----------
     misfit : DataMisfit
-        Supplies the sigma-weighted Jacobian products at ``m``.
-    m : torch.Tensor
-        Model ``(nz, nx)`` in the inversion variable.
+        Supplies the sigma-weighted Jacobian products at ``prop``.
+    prop : torch.Tensor
+        Model ``(nz, nx)`` of the property the operator sees.
+    slope : torch.Tensor, optional
+        ``d property / d m`` per cell when the regularized variable ``m`` is
+        mapped (chain rule); 1 if omitted.
     n_probes : int
         Random probes (each costs one ``vjp``); the estimate's relative
         error falls like ``1 / sqrt(n_probes)``.
@@ -33,13 +37,15 @@ def sensitivity_weights(misfit, m: torch.Tensor, n_probes: int = 32, threshold: 
     """
     n_probes = check_positive_int("n_probes", n_probes)
     threshold = check_positive_float("threshold", threshold)
-    _, vjp = misfit.linearize(m)
+    vjp = misfit.linearize(prop).vjp
     generator = torch.Generator(device="cpu").manual_seed(seed)
-    diagonal = torch.zeros_like(m)
+    diagonal = torch.zeros_like(prop)
     shape = tuple(misfit.data.shape)
     for _ in range(n_probes):
-        z = torch.randint(0, 2, shape, generator=generator).to(m) * 2 - 1
+        z = torch.randint(0, 2, shape, generator=generator).to(prop) * 2 - 1
         diagonal = diagonal + vjp(z) ** 2
+    if slope is not None:
+        diagonal = diagonal * slope**2
     weights = (diagonal / n_probes).sqrt()
     weights = weights / weights.max()
     return weights.clamp_min(threshold)

@@ -13,14 +13,16 @@ from .linalg import power_iteration
 __all__ = ["estimate_betas"]
 
 
-def estimate_betas(problem, models: dict, ratio: float = 1.0, iterations: int = 4,
+def estimate_betas(point, ratio: float = 1.0, iterations: int = 4,
                    seed: int = 0, eigenvalues: dict | None = None) -> dict:
-    """``{key: beta0}`` for each regularized model of ``problem`` at ``models``.
+    """``{key: beta0}`` for each regularized model, at a :class:`~jointinv.problem.ProblemPoint`.
 
-    If ``eigenvalues`` is a dict, it receives ``{key: (lambda_d, lambda_m)}``.
+    The data Hessian products reuse the point's simulations. If
+    ``eigenvalues`` is a dict, it receives ``{key: (lambda_d, lambda_m)}``.
     """
-    data_ops = problem.data_hessian_operator(models)
-    reg_ops = problem.regularization_hessian_operator(models)
+    models = point.variables
+    data_ops = point.data_hessians()
+    reg_ops = point.problem.regularization_hessian_operator(models)
     betas = {}
     for key, reg_op in reg_ops.items():
         lam_d = power_iteration(data_ops[key], models[key], iterations, seed)

@@ -8,47 +8,72 @@ import torch
 
 from ..validation import check_choice, check_positive_float, check_positive_int
 from .gauss_newton import record
-from .progress import progress_bar
+from .progress import IterationReporter
 
 __all__ = ["optimize", "OPTIMIZERS"]
 
 OPTIMIZERS = ("adam", "lbfgs")
 
 
-def optimize(problem, parameterizations: dict, optimizer: str = "adam", lr: float | None = None,
+def _evaluate(problem, parameterizations):
+    """``(loss, parts)`` of the objective at the modules' current parameters."""
+    properties, variables = {}, {}
+    for module in parameterizations:
+        produced = module()
+        properties.update(produced)
+        variables.update(module.variables(produced, problem.maps))
+    parts = problem.parts(variables, properties)
+    return problem.total(parts), parts
+
+
+def optimize(problem, parameterizations, optimizer: str = "adam", lr: float | None = None,
              max_iterations: int = 200, stop_at_target: bool = True, progress: bool = True,
-             callback=None, log_every: int = 1):
+             callback=None):
     """Minimise ``problem``'s objective over the parameters of ``parameterizations``.
 
     Parameters
     ----------
     problem : InversionProblem
         Objective; betas stay fixed.
-    parameterizations : dict
-        ``{key: nn.Module}``; ``module()`` returns the ``(nz, nx)`` model.
+    parameterizations : sequence of Parameterization
+        Together they produce every property the problem reads
+        (``module() -> {key: (nz, nx) property}``).
     optimizer : {"adam", "lbfgs"}
         ``torch.optim.Adam`` or ``torch.optim.LBFGS`` (strong-Wolfe line search,
         one iteration per step so the history has one row per iteration).
     lr : float, optional
-        Learning rate; default 1e-2 for Adam, 1 for L-BFGS.
+        Learning rate; default 1e-2 for Adam (with :class:`~jointinv.parameterizations.Cells`,
+        whose parameters are normalised, about a 1 % change of the model per
+        step), 1 for L-BFGS.
     max_iterations : int
         Number of optimizer steps.
     stop_at_target : bool
         Stop once every data set is at its target misfit.
-    log_every : int
-        Record a history row every ``log_every`` iterations (and the last).
+    callback : callable, optional
+        ``callback(iteration, parameterizations, history_row)`` after each row.
+
+    Each iteration evaluates the objective once (the evaluation that gives
+    the gradient also gives the history row and the stopping test); after a
+    step every module's ``project_()`` restores its bounds.
 
     Returns
     -------
-    models : dict
-        ``{key: (nz, nx) tensor}`` (detached) after the last step.
+    properties : dict
+        ``{key: (nz, nx) tensor}`` (detached) at the end.
     history : list of dict
+        One row per evaluated iteration; the last has ``stopped``.
     """
     optimizer = check_choice("optimizer", optimizer, OPTIMIZERS)
     max_iterations = check_positive_int("max_iterations", max_iterations)
     default_lr = 1e-2 if optimizer == "adam" else 1.0
     lr = check_positive_float("lr", default_lr if lr is None else lr)
-    params = [p for module in parameterizations.values() for p in module.parameters()]
+    parameterizations = list(parameterizations)
+    produced = [k for module in parameterizations for k in module.keys]
+    missing = sorted(set(problem.keys) - set(produced))
+    if missing:
+        raise ValueError(f"parameterizations must produce every model the problem reads; "
+                         f"missing {missing}")
+    params = [p for module in parameterizations for p in module.parameters() if p.requires_grad]
     if not params:
         raise ValueError("parameterizations have no trainable parameters")
     if optimizer == "adam":
@@ -56,42 +81,47 @@ def optimize(problem, parameterizations: dict, optimizer: str = "adam", lr: floa
     else:
         opt = torch.optim.LBFGS(params, lr=lr, max_iter=1, line_search_fn="strong_wolfe")
 
-    def evaluate():
-        models = {key: module() for key, module in parameterizations.items()}
-        parts = problem.parts(models)
-        return problem.total(parts), parts
-
     def closure():
         opt.zero_grad()
-        loss, _ = evaluate()
+        loss, _ = _evaluate(problem, parameterizations)
         loss.backward()
         return loss
 
     start = time.perf_counter()
-    with torch.no_grad():
-        loss, parts = evaluate()
-    history = [record(problem, 0, {k: float(v) for k, v in parts.items()}, float(loss), start)]
-    bar = progress_bar(max_iterations, optimizer, progress)
-    for iteration in range(1, max_iterations + 1):
-        opt.step(closure)
-        bar.update(1)
+    history = []
+    reporter = IterationReporter(max_iterations, optimizer, problem.targets(), progress)
+    reason = f"reached max_iterations={max_iterations}"
+    for iteration in range(max_iterations + 1):
         last = iteration == max_iterations
-        if iteration % log_every == 0 or last or stop_at_target:
-            with torch.no_grad():
-                loss, parts = evaluate()
-            parts = {k: float(v) for k, v in parts.items()}
-            if iteration % log_every == 0 or last:
-                history.append(record(problem, iteration, parts, float(loss), start))
-                if callback is not None:
-                    callback(iteration, parameterizations, history[-1])
-            misfits = {key: parts[f"phi_d[{key}]"] for key in problem.keys}
-            bar.set_postfix({f"phi_d[{k}]/target": f"{v / problem.targets()[k]:.3g}"
-                             for k, v in misfits.items()})
-            if stop_at_target and problem.at_target(misfits):
-                if history[-1]["iteration"] != iteration:
-                    history.append(record(problem, iteration, parts, float(loss), start))
-                break
-    bar.close()
+        opt.zero_grad()
+        with torch.set_grad_enabled(not last):
+            loss, parts = _evaluate(problem, parameterizations)
+            if not last:
+                loss.backward()
+        parts = {k: float(v) for k, v in parts.items()}
+        history.append(record(problem, iteration, parts, float(loss), start))
+        if iteration:
+            reporter.row(history[-1])
+        if callback is not None:
+            callback(iteration, parameterizations, history[-1])
+        if stop_at_target and problem.at_target({k: parts[f"phi_d[{k}]"] for k in problem.keys}):
+            reason = "every data set at its target misfit"
+            break
+        if last:
+            break
+        if optimizer == "adam":
+            opt.step()
+        else:
+            # L-BFGS calls the closure first: hand it the evaluation just made
+            cached = [loss.detach()]
+            opt.step(lambda: cached.pop() if cached else closure())
+        for module in parameterizations:
+            module.project_()
+    history[-1]["stopped"] = reason
+    reporter.stop(reason)
+    reporter.close()
     with torch.no_grad():
-        models = {key: module().detach() for key, module in parameterizations.items()}
-    return models, history
+        properties = {}
+        for module in parameterizations:
+            properties.update({k: v.detach() for k, v in module().items()})
+    return properties, history

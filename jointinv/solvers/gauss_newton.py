@@ -7,9 +7,9 @@ import time
 import torch
 
 from .linalg import axpy, conjugate_gradient, dot
-from .progress import progress_bar
+from .progress import IterationReporter
 
-__all__ = ["gauss_newton"]
+__all__ = ["gauss_newton", "gauss_newton_point"]
 
 
 def _project(models, lower, upper):
@@ -46,45 +46,63 @@ def record(problem, iteration, parts, phi, start, **extra) -> dict:
     return row
 
 
-def gauss_newton(problem, models: dict, max_iterations: int = 20, cooling_factor: float = 2.0,
-                 cooling_rate: int = 1, cg_max_iterations: int = 20, cg_tolerance: float = 1e-2,
-                 max_backtracks: int = 10, lower: dict | None = None,
-                 upper: dict | None = None, stop_at_target: bool = True,
-                 block_preconditioner: dict | None = None, progress: bool = True,
-                 callback=None):
+def gauss_newton(problem, models: dict, **options):
+    """Minimise ``problem``'s objective from ``models`` by inexact Gauss-Newton-CG.
+
+    Returns ``(models, history)``; see :func:`gauss_newton_point` for the
+    options and the method.
+    """
+    point, history = gauss_newton_point(problem, models, **options)
+    return dict(point.variables), history
+
+
+def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
+                       cooling_factor: float = 2.0, cooling_rate: int = 1, cg_max_iterations: int = 20,
+                       cg_tolerance: float = 1e-2,
+                       max_backtracks: int = 10, lower: dict | None = None,
+                       upper: dict | None = None, stop_at_target: bool = True,
+                       block_preconditioner: dict | None = None, progress: bool = True,
+                       callback=None, start_point=None):
     """Minimise ``problem``'s objective from ``models`` by inexact Gauss-Newton-CG.
 
     Each iteration solves ``H dm = -g`` with CG (``H`` the Gauss-Newton
-    Hessian built from the operators' ``jvp``/``vjp``), takes an Armijo
-    backtracking step, then
-    divides each beta whose data set is still above target by
-    ``cooling_factor`` every ``cooling_rate`` iterations. Stops when every data
-    set reaches its target misfit (``stop_at_target``) or after
-    ``max_iterations``.
+    Hessian built from the operators' Jacobian products), takes an Armijo
+    backtracking step, then divides each beta whose data set is still above
+    target by ``cooling_factor`` every ``cooling_rate`` iterations. Stops when
+    every data set reaches its target misfit (``stop_at_target``) or after
+    ``max_iterations``. Every distinct model is simulated once: the accepted
+    trial of the line search is the next iteration's linearisation.
 
     With bounds (``lower``/``upper``: ``{key: float or tensor}``) it is a
     projected Gauss-Newton method like SimPEG's ``ProjectedGNCG``: variables
     held on a bound by the gradient are frozen in the CG solve, and the line
     search runs along the projected path ``clamp(m + t dm)``.
     ``block_preconditioner`` is passed to
-    :func:`~jointinv.solvers.linalg.conjugate_gradient`.
+    :func:`~jointinv.solvers.linalg.conjugate_gradient`; ``start_point`` is a
+    :class:`~jointinv.problem.ProblemPoint` at ``models`` already computed
+    (e.g. for the beta estimate).
 
     Returns
     -------
-    models : dict
-        Final models ``{key: (nz, nx) tensor}`` in the inversion variable.
+    point : ProblemPoint
+        The problem at the final models (``point.variables``: ``{key: (nz,
+        nx)}`` in the inversion variable), with their predicted data.
     history : list of dict
-        One row per iteration (row 0 is the starting model).
+        One row per iteration (row 0 is the starting model); the last row has
+        ``stopped``, the reason the solver stopped.
     """
     start = time.perf_counter()
-    models = {k: v.detach().clone() for k, v in models.items()}
-    phi, parts, grad = problem.gradient(models)
-    history = [record(problem, 0, parts, phi, start, step=0.0, cg_iterations=0)]
-    bar = progress_bar(max_iterations, "Gauss-Newton", progress)
+    point = start_point if start_point is not None else problem.linearize(models)
+    history = [record(problem, 0, point.parts(), point.phi(), start, step=0.0,
+                      cg_iterations=0)]
+    reporter = IterationReporter(max_iterations, "Gauss-Newton", problem.targets(), progress)
+    reason = f"reached max_iterations={max_iterations}"
     for iteration in range(1, max_iterations + 1):
-        if stop_at_target and problem.at_target(problem.misfit_values(models)):
+        if stop_at_target and point.at_target():
+            reason = "every data set at its target misfit"
             break
-        full_hessian = problem.hessian_operator(models)
+        models, grad, phi = point.variables, point.gradient(), point.phi()
+        full_hessian = point.hessian()
         free = _free_mask(models, grad, lower, upper)
 
         def hessian(v, free=free, full_hessian=full_hessian):
@@ -99,30 +117,31 @@ def gauss_newton(problem, models: dict, max_iterations: int = 20, cooling_factor
         t = 1.0
         for _ in range(max_backtracks + 1):
             trial = _project(axpy(t, step, models), lower, upper)
-            with torch.no_grad():
-                trial_phi = float(problem.objective(trial))
+            trial_point = problem.linearize(trial)
             # Armijo condition along the projected path
-            if trial_phi <= phi + 1e-4 * dot(grad, {k: trial[k] - models[k] for k in grad}):
+            if trial_point.phi() <= phi + 1e-4 * dot(grad, {k: trial[k] - models[k]
+                                                            for k in grad}):
                 break
             t *= 0.5
         else:
-            bar.close()
-            history[-1]["stopped"] = "line search failed"
+            reason = (f"line search failed after {max_backtracks} halvings (no decrease "
+                      f"along the Gauss-Newton step)")
             break
-        models = trial
-        at_target = problem.misfit_values(models)
+        point = trial_point
         if iteration % cooling_rate == 0:
             targets = problem.targets()
             for key in problem.betas:
-                if at_target[key] > targets[key]:
+                if point.misfits[key] > targets[key]:
                     problem.betas[key] /= cooling_factor
-        phi, parts, grad = problem.gradient(models)
-        history.append(record(problem, iteration, parts, phi, start, step=t,
+        history.append(record(problem, iteration, point.parts(), point.phi(), start, step=t,
                               cg_iterations=cg_iterations))
-        bar.update(1)
-        bar.set_postfix({f"phi_d[{k}]/target": f"{v / problem.targets()[k]:.3g}"
-                         for k, v in at_target.items()})
+        reporter.row(history[-1])
         if callback is not None:
-            callback(iteration, models, history[-1])
-    bar.close()
-    return models, history
+            callback(iteration, point.variables, history[-1])
+    else:
+        if stop_at_target and point.at_target():
+            reason = "every data set at its target misfit"
+    history[-1]["stopped"] = reason
+    reporter.stop(reason)
+    reporter.close()
+    return point, history

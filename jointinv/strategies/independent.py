@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import time
 
-from ..problem import InversionProblem
-from ..solvers import estimate_betas, gauss_newton
-from .common import check_setups, make_result
+from ..runner import SolverOptions, make_result, run
+from .common import build_all
 
 __all__ = ["invert_independent"]
 
 
-def invert_independent(setups: dict, max_iterations: int = 20, beta0_ratio: float = 1.0,
-                       cooling_factor: float = 2.0, cg_max_iterations: int = 20,
-                       progress: bool = True, **_ignored):
-    """Gauss-Newton inversion of each physics separately (no coupling).
+def invert_independent(setups: dict, *, parameterization=None, **solver_options):
+    """Invert each physics separately (no coupling).
 
     Parameters
     ----------
     setups : dict
         ``{name: PhysicsSetup}``.
-    max_iterations, beta0_ratio, cooling_factor, cg_max_iterations
-        Gauss-Newton settings, as in :func:`jointinv.invert`.
+    parameterization : dict, optional
+        ``{name: Parameterization}`` for the physics that are not cell models
+        (first-order solvers).
+    **solver_options
+        :class:`~jointinv.runner.SolverOptions` (``solver``, ``max_iterations``
+        (default 20), ``beta0_ratio``, ...).
 
     Returns
     -------
@@ -29,18 +30,30 @@ def invert_independent(setups: dict, max_iterations: int = 20, beta0_ratio: floa
         All models; the history rows of each physics carry its own keys
         (``phi_d[name]``, ``beta[name]``, ...).
     """
-    setups = check_setups(setups)
+    options = SolverOptions.from_options(solver_options)
+    modules = _per_physics(parameterization, setups)
     start = time.perf_counter()
-    built = {key: setup.build(key) for key, setup in setups.items()}
-    models, history = {}, []
-    for key, (misfit, regularization, m0, lower, upper) in built.items():
-        problem = InversionProblem([misfit], {key: regularization}, {key: 1.0})
-        betas = estimate_betas(problem, {key: m0}, beta0_ratio)
-        problem.betas = {key: setups[key].beta or betas[key]}
-        result, rows = gauss_newton(problem, {key: m0}, max_iterations=max_iterations,
-                                    cooling_factor=cooling_factor,
-                                    cg_max_iterations=cg_max_iterations, lower={key: lower},
-                                    upper={key: upper}, progress=progress)
-        models.update(result)
-        history.extend(rows)
-    return make_result(setups, built, models, history, start, "independent")
+    built = build_all(setups)
+    outputs = [run({key: b}, options, parameterization=modules.get(key), label=key)
+               for key, b in built.items()]
+    merged = outputs[0]
+    for output in outputs[1:]:
+        merged.properties.update(output.properties)
+        merged.variables.update(output.variables)
+        merged.predicted.update(output.predicted)
+        merged.history.extend(output.history)
+    return make_result(built, merged, start, f"independent ({options.solver})")
+
+
+def _per_physics(parameterization, setups) -> dict:
+    if parameterization is None:
+        return {}
+    if not isinstance(parameterization, dict):
+        raise TypeError("independent inverts each physics alone: give parameterization as "
+                        "{name: Parameterization}, one per physics, got "
+                        f"{type(parameterization).__name__}")
+    unknown = sorted(set(parameterization) - set(setups))
+    if unknown:
+        raise ValueError(f"parameterization names {unknown}, which are not setups "
+                         f"{sorted(setups)}")
+    return parameterization

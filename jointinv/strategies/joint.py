@@ -1,26 +1,23 @@
-"""Strategy ``cross_gradient``: simultaneous joint inversion with a structural coupling."""
+"""Simultaneous joint inversion with structural couplings (``cross_gradient``, ...)."""
 
 from __future__ import annotations
 
 import time
 
-from ..problem import InversionProblem
-from ..solvers import estimate_betas, gauss_newton
-from .common import DEFAULT_COUPLING_WEIGHT, check_setups, make_result, pair_couplings
+from ..coupling import Coupling
+from ..runner import SolverOptions, make_result, run
+from .common import build_all
 
-__all__ = ["invert_joint"]
+__all__ = ["invert_joint", "invert_cross_gradient", "invert_joint_total_variation"]
 
 
-def invert_joint(setups: dict, coupling: str = "cross_gradient",
-                 coupling_weight: float = DEFAULT_COUPLING_WEIGHT, max_iterations: int = 30,
-                 beta0_ratio: float = 1.0, cooling_factor: float = 2.0,
-                 cg_max_iterations: int = 30, coupling_eps: float = 0.1,
-                 progress: bool = True, **_ignored):
-    """Invert all data sets at once, coupling every pair of models.
+def invert_joint(setups: dict, *, coupling="cross_gradient", parameterization=None,
+                 **solver_options):
+    """Invert all data sets at once, coupling the models.
 
-    Minimises ``sum_k [phi_d,k + beta_k phi_m,k] + lambda_eff * coupling`` by
-    Gauss-Newton-CG. Each physics keeps its own data misfit, regularization,
-    beta (estimated from its eigenvalue ratio) and target; a beta is cooled
+    Minimises ``sum_k [phi_d,k + beta_k phi_m,k] + coupling`` with any solver.
+    Each physics keeps its own data misfit, regularization, beta (estimated
+    from its eigenvalue ratio) and target; with Gauss-Newton a beta is cooled
     only while its data set is above target, and the run stops when every
     data set is at its target.
 
@@ -28,33 +25,46 @@ def invert_joint(setups: dict, coupling: str = "cross_gradient",
     ----------
     setups : dict
         ``{name: PhysicsSetup}`` with at least two physics on one grid.
-    coupling : {"cross_gradient", "cross_gradient_unnormalized", "joint_total_variation"}
-        Structural term; see :func:`jointinv.strategies.common.coupling_term`
-        for how ``coupling_weight`` is made unit-free.
-    coupling_weight : float
-        lambda, dimensionless (default 0.3).
-    coupling_eps : float
-        Gradient floor of the normalised cross-gradient, relative to each
-        model's largest gradient.
+    coupling : Coupling, str, dict or list of them
+        :class:`jointinv.coupling.Coupling` (a kind name or ``{kind:, weight:,
+        eps:}`` is shorthand); its unit-free weight is documented there.
+    parameterization : Parameterization, optional
+        One module producing every model (e.g. a network with one output
+        channel per property); first-order solvers. Default: cells.
+    **solver_options
+        :class:`~jointinv.runner.SolverOptions`; ``max_iterations`` and
+        ``cg_max_iterations`` default to 30.
     """
-    setups = check_setups(setups, minimum=2)
+    options = SolverOptions.from_options(solver_options, max_iterations=30,
+                                         cg_max_iterations=30)
+    couplings = coupling if isinstance(coupling, (list, tuple)) else [coupling]
+    couplings = [Coupling.coerce(c) for c in couplings]
     start = time.perf_counter()
-    built = {key: setup.build(key) for key, setup in setups.items()}
-    keys = list(built)
-    couplings = pair_couplings(coupling, setups, built, coupling_weight, coupling_eps)
-    problem = InversionProblem([b[0] for b in built.values()],
-                               {k: b[1] for k, b in built.items()}, {}, couplings=couplings)
-    m0 = {k: b[2] for k, b in built.items()}
-    eigenvalues = {}
-    betas = estimate_betas(problem, m0, beta0_ratio, eigenvalues=eigenvalues)
-    problem.betas = {k: setups[k].beta or betas[k] for k in keys}
-    # the data Hessians of different physics differ by orders of magnitude in
-    # their own units: scale each block by its largest data eigenvalue
-    preconditioner = {k: 1.0 / eigenvalues[k][0] for k in keys}
-    models, history = gauss_newton(
-        problem, m0, max_iterations=max_iterations, cooling_factor=cooling_factor,
-        cg_max_iterations=cg_max_iterations, lower={k: b[3] for k, b in built.items()},
-        upper={k: b[4] for k, b in built.items()}, block_preconditioner=preconditioner,
-        progress=progress)
-    return make_result(setups, built, models, history, start,
-                       f"joint {coupling} (lambda={coupling_weight:g})")
+    built = build_all(setups, minimum=2)
+    output = run(built, options, couplings=couplings, parameterization=parameterization)
+    names = " + ".join(f"{c.kind} (lambda={c.weight:g})" for c in couplings)
+    return make_result(built, output, start, f"joint {names} ({options.solver})")
+
+
+def invert_cross_gradient(setups: dict, *, coupling=None, parameterization=None,
+                          **solver_options):
+    """:func:`invert_joint` with a normalised cross-gradient (default weight)."""
+    return invert_joint(setups, coupling=_kind("cross_gradient", coupling),
+                        parameterization=parameterization, **solver_options)
+
+
+def invert_joint_total_variation(setups: dict, *, coupling=None, parameterization=None,
+                                 **solver_options):
+    """:func:`invert_joint` with a joint total variation coupling (default weight)."""
+    return invert_joint(setups, coupling=_kind("joint_total_variation", coupling),
+                        parameterization=parameterization, **solver_options)
+
+
+def _kind(kind: str, coupling) -> Coupling:
+    if coupling is None:
+        return Coupling(kind)
+    coupling = Coupling.coerce(coupling)
+    if coupling.kind != kind:
+        raise ValueError(f"strategy {kind!r} needs a {kind!r} coupling, got {coupling.kind!r}; "
+                         f"use strategy 'joint' to choose the kind")
+    return coupling

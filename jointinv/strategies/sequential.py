@@ -20,11 +20,14 @@ import time
 
 import torch
 
+from ..coupling import Coupling
 from ..problem import InversionProblem
-from ..solvers import estimate_betas, gauss_newton
-from ..solvers.gauss_newton import record
-from ..solvers.progress import progress_bar
-from .common import DEFAULT_COUPLING_WEIGHT, check_setups, make_result, pair_couplings
+from ..runner import RunOutput, SolverOptions, check_common_grid, make_result
+from ..solvers import estimate_betas
+from ..solvers.gauss_newton import gauss_newton_point, record
+from ..solvers.progress import IterationReporter
+from ..validation import check_positive_int
+from .common import build_all
 
 __all__ = ["invert_sequential", "coupling_step"]
 
@@ -33,7 +36,8 @@ def coupling_step(models: dict, hessians: dict, couplings, iterations: int = 20,
                   lower=None, upper=None):
     """Minimise coupling + Hessian-weighted closeness to ``models`` with L-BFGS.
 
-    ``hessians[key]`` applies ``H_k`` to a ``(nz, nx)`` tensor. Returns new models.
+    ``hessians[key]`` applies ``H_k`` to a ``(nz, nx)`` tensor; ``couplings``
+    is a list of ``(name, weight, term)``. Returns new models.
     """
     anchors = {k: m.detach() for k, m in models.items()}
     variables = {k: m.clone().requires_grad_(True) for k, m in anchors.items()}
@@ -44,7 +48,7 @@ def coupling_step(models: dict, hessians: dict, couplings, iterations: int = 20,
         optimizer.zero_grad()
         value = 0.0
         with torch.enable_grad():
-            coupling = sum(weight * term(variables) for weight, term in couplings)
+            coupling = sum(weight * term(variables) for _, weight, term in couplings)
             coupling.backward()
         for k, v in variables.items():
             delta = v.detach() - anchors[k]
@@ -62,66 +66,92 @@ def coupling_step(models: dict, hessians: dict, couplings, iterations: int = 20,
     return out
 
 
-def invert_sequential(setups: dict, coupling: str = "cross_gradient",
-                      coupling_weight: float = DEFAULT_COUPLING_WEIGHT,
-                      max_iterations: int = 30,
-                      beta0_ratio: float = 1.0, cooling_factor: float = 2.0,
-                      cg_max_iterations: int = 30, coupling_iterations: int = 20,
-                      coupling_eps: float = 0.1,
-                      progress: bool = True, **_ignored):
+def invert_sequential(setups: dict, *, coupling="cross_gradient",
+                      coupling_iterations: int = 20, **solver_options):
     """Alternate separate Gauss-Newton steps with a structural coupling step.
 
     Parameters
     ----------
     setups : dict
         ``{name: PhysicsSetup}``, two or more physics on one grid.
-    coupling_weight : float
-        lambda of the coupling step (relative to the unit-free closeness term).
-    max_iterations : int
-        Rounds (one separate step per physics plus one coupling step each).
+    coupling : Coupling, str or dict
+        The coupling of the coupling step (:class:`jointinv.coupling.Coupling`;
+        its weight is relative to the unit-free closeness term).
+    coupling_iterations : int
+        L-BFGS iterations of each coupling step.
+    **solver_options
+        :class:`~jointinv.runner.SolverOptions`; ``max_iterations`` (rounds:
+        one separate step per physics plus one coupling step each) and
+        ``cg_max_iterations`` default to 30. The separate steps are
+        Gauss-Newton steps (``solver`` must be ``"gauss_newton"``).
 
     Stops when every data set is at its target after a coupling step.
     """
-    setups = check_setups(setups, minimum=2)
+    options = SolverOptions.from_options(solver_options, max_iterations=30,
+                                         cg_max_iterations=30)
+    if options.solver != "gauss_newton":
+        raise ValueError(f"sequential alternates Gauss-Newton steps with coupling steps; "
+                         f"solver must be 'gauss_newton', got {options.solver!r} (use "
+                         f"strategy 'cross_gradient' for a first-order joint inversion)")
+    coupling = Coupling.coerce(coupling)
+    coupling_iterations = check_positive_int("coupling_iterations", coupling_iterations)
     start = time.perf_counter()
-    built = {key: setup.build(key) for key, setup in setups.items()}
+    built = build_all(setups, minimum=2)
+    check_common_grid(built)
     keys = list(built)
-    couplings = pair_couplings(coupling, setups, built, coupling_weight, coupling_eps)
-    problems, models = {}, {}
-    for key, (misfit, regularization, m0, _, _) in built.items():
-        problem = InversionProblem([misfit], {key: regularization}, {key: 1.0})
-        problem.betas = {key: setups[key].beta or
-                         estimate_betas(problem, {key: m0}, beta0_ratio)[key]}
-        problems[key], models[key] = problem, m0
-    lower = {k: b[3] for k, b in built.items()}
-    upper = {k: b[4] for k, b in built.items()}
-    history, bar = [], progress_bar(max_iterations, "sequential", progress)
-    for iteration in range(1, max_iterations + 1):
-        if all(problems[k].at_target(problems[k].misfit_values({k: models[k]})) for k in keys):
+    grid = built[keys[0]].setup.operator.grid
+    couplings = coupling.terms({k: b.start for k, b in built.items()}, grid,
+                               sum(b.setup.data.n_data for b in built.values()))
+    problems, points = {}, {}
+    for key, b in built.items():
+        problem = InversionProblem([b.misfit], {key: b.regularization}, {key: 1.0},
+                                   maps={key: b.map})
+        points[key] = problem.linearize({key: b.start})
+        problem.betas = {key: b.setup.beta if b.setup.beta is not None
+                         else estimate_betas(points[key], options.beta0_ratio)[key]}
+        problems[key] = problem
+    lower = {k: b.lower for k, b in built.items()}
+    upper = {k: b.upper for k, b in built.items()}
+    targets = {k: problems[k].targets()[k] for k in keys}
+    history = []
+    reporter = IterationReporter(options.max_iterations, "sequential", targets, options.progress)
+    reason = f"reached max_iterations={options.max_iterations}"
+    for iteration in range(1, options.max_iterations + 1):
+        if all(points[k].at_target() for k in keys):
+            reason = "every data set at its target misfit"
             break
+        hessians, models = {}, {}
         for key in keys:
-            step, _ = gauss_newton(problems[key], {key: models[key]}, max_iterations=1,
-                                   cooling_factor=cooling_factor,
-                                   cg_max_iterations=cg_max_iterations,
-                                   lower={key: lower[key]}, upper={key: upper[key]},
-                                   progress=False)
-            models[key] = step[key]
-        hessians = {}
-        for key in keys:
-            apply = problems[key].hessian_operator({key: models[key]})
+            points[key], _ = gauss_newton_point(
+                problems[key], points[key].variables, max_iterations=1,
+                cooling_factor=options.cooling_factor,
+                cg_max_iterations=options.cg_max_iterations, lower={key: lower[key]},
+                upper={key: upper[key]}, progress=False, start_point=points[key])
+            models[key] = points[key].variables[key]
+            apply = points[key].hessian()
             hessians[key] = (lambda v, apply=apply, key=key: apply({key: v})[key])
         models = coupling_step(models, hessians, couplings, coupling_iterations, lower, upper)
+        points = {k: problems[k].linearize({k: models[k]}) for k in keys}
         parts = {}
+        for key in keys:
+            parts.update(points[key].parts())
         with torch.no_grad():
-            for key in keys:
-                values = problems[key].parts({key: models[key]})
-                parts.update({name: float(value) for name, value in values.items()})
-            for index, (_, term) in enumerate(couplings):
-                parts[f"coupling[{type(term).__name__}{index}]"] = float(term(models))
+            for name, _, term in couplings:
+                parts[f"coupling[{name}]"] = float(term(models))
         row = record(problems[keys[0]], iteration, parts, float("nan"), start)
         row.update({f"beta[{k}]": problems[k].betas[k] for k in keys})
         history.append(row)
-        bar.update(1)
-    bar.close()
-    return make_result(setups, built, models, history, start,
-                       f"sequential {coupling} (lambda={coupling_weight:g})")
+        reporter.row(row)
+    else:
+        if all(points[k].at_target() for k in keys):
+            reason = "every data set at its target misfit"
+    if history:
+        history[-1]["stopped"] = reason
+    reporter.stop(reason)
+    reporter.close()
+    properties = {k: problems[k].maps[k](models_k) for k, models_k in
+                  ((k, points[k].variables[k]) for k in keys)}
+    predicted = {k: points[k].linear[0][1].predicted for k in keys}
+    output = RunOutput(properties, {k: points[k].variables[k] for k in keys}, history, predicted)
+    return make_result(built, output, start,
+                       f"sequential {coupling.kind} (lambda={coupling.weight:g})")

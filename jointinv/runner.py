@@ -1,0 +1,223 @@
+"""The one runner under ``invert`` and every strategy: setups -> problem -> betas -> solver.
+
+:func:`run` takes built physics (:meth:`PhysicsSetup.build`), optional
+couplings and an optional parameterization, estimates the trade-off
+parameters at the start, and runs Gauss-Newton, Adam or L-BFGS.
+:class:`SolverOptions` holds the solver settings every strategy shares, so an
+option is spelt, checked and documented once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import torch
+
+from .coupling import Coupling
+from .parameterizations import Parameterization
+from .problem import InversionProblem
+from .result import InversionResult
+from .solvers import OPTIMIZERS, estimate_betas, optimize
+from .solvers.gauss_newton import gauss_newton_point
+from .validation import check_choice, check_positive_float, check_positive_int
+
+__all__ = ["SOLVERS", "SolverOptions", "RunOutput", "run", "make_result", "check_common_grid"]
+
+SOLVERS = ("gauss_newton",) + OPTIMIZERS
+
+
+@dataclass
+class SolverOptions:
+    """Solver settings shared by :func:`jointinv.invert` and every strategy.
+
+    Parameters
+    ----------
+    solver : {"gauss_newton", "adam", "lbfgs"}
+        Projected Gauss-Newton-CG with beta cooling (SimPEG's recipe; cells
+        only), or a first-order torch optimizer with fixed betas (any
+        parameterization).
+    max_iterations : int, >= 1
+        Gauss-Newton iterations or optimizer steps.
+    beta0_ratio : float, > 0
+        Starting beta = ratio x largest-eigenvalue ratio of the data and
+        regularization Hessians (when a setup gives no ``beta``).
+    cooling_factor : float, >= 1
+        Gauss-Newton divides beta by it every ``cooling_rate`` iterations
+        while the data set is above its target.
+    cooling_rate : int, >= 1
+    cg_max_iterations : int, >= 1
+        Conjugate-gradient iterations per Gauss-Newton step.
+    lr : float, optional
+        First-order learning rate (see :func:`jointinv.solvers.optimize`).
+    progress : bool
+        Show progress (a bar in a terminal, a line per iteration in a file).
+    """
+
+    solver: str = "gauss_newton"
+    max_iterations: int = 20
+    beta0_ratio: float = 1.0
+    cooling_factor: float = 2.0
+    cooling_rate: int = 1
+    cg_max_iterations: int = 20
+    lr: float | None = None
+    progress: bool = True
+
+    def __post_init__(self):
+        self.solver = check_choice("solver", self.solver, SOLVERS)
+        self.max_iterations = check_positive_int("max_iterations", self.max_iterations)
+        self.beta0_ratio = check_positive_float("beta0_ratio", self.beta0_ratio)
+        self.cooling_factor = check_positive_float("cooling_factor", self.cooling_factor)
+        if self.cooling_factor < 1:
+            raise ValueError(f"cooling_factor must be >= 1 (beta is divided by it), "
+                             f"got {self.cooling_factor}")
+        self.cooling_rate = check_positive_int("cooling_rate", self.cooling_rate)
+        self.cg_max_iterations = check_positive_int("cg_max_iterations", self.cg_max_iterations)
+        if self.lr is not None:
+            self.lr = check_positive_float("lr", self.lr)
+        if not isinstance(self.progress, bool):
+            raise TypeError(f"progress must be True or False, got {self.progress!r}")
+
+    @classmethod
+    def names(cls) -> tuple:
+        return tuple(field.name for field in dataclasses.fields(cls))
+
+    @classmethod
+    def from_options(cls, options: dict, **defaults) -> SolverOptions:
+        """Options from keyword arguments; an unknown name raises ``TypeError`` listing
+        the allowed ones (plus ``extra`` names the caller accepts)."""
+        unknown = sorted(set(options) - set(cls.names()))
+        if unknown:
+            raise TypeError(f"unknown solver options {unknown}; allowed: {sorted(cls.names())}")
+        return cls(**{**defaults, **options})
+
+
+@dataclass
+class RunOutput:
+    """What :func:`run` returns: final properties and variables, history, predicted data."""
+
+    properties: dict
+    variables: dict
+    history: list
+    predicted: dict
+
+
+def check_common_grid(built: dict) -> None:
+    """Coupled models must live on one grid (each physics owns its own mesh transfer)."""
+    grids = {key: b.setup.operator.grid for key, b in built.items()}
+    first_key, first = next(iter(grids.items()))
+    for key, grid in grids.items():
+        if grid != first:
+            raise ValueError(
+                f"coupled physics must share one jointinv.Grid: {first_key!r} uses {first} but "
+                f"{key!r} uses {grid}; build both operators on the same grid (each physics "
+                f"transfers the grid to its own mesh)"
+            )
+
+
+def _coupling_terms(built: dict, couplings) -> list:
+    if couplings is None:
+        return []
+    couplings = [couplings] if not isinstance(couplings, (list, tuple)) else list(couplings)
+    if not couplings:
+        return []
+    check_common_grid(built)
+    grid = next(iter(built.values())).setup.operator.grid
+    n_data = sum(b.setup.data.n_data for b in built.values())
+    starts = {k: b.start for k, b in built.items()}
+    return [term for coupling in couplings
+            for term in Coupling.coerce(coupling).terms(starts, grid, n_data)]
+
+
+def _check_parameterization(parameterization, built: dict):
+    if not isinstance(parameterization, Parameterization):
+        raise TypeError(f"parameterization must be a jointinv Parameterization (an nn.Module "
+                        f"returning {{key: property}}), got {type(parameterization).__name__}")
+    missing = sorted(set(built) - set(parameterization.keys))
+    if missing:
+        raise ValueError(f"parameterization produces {list(parameterization.keys)} but the "
+                         f"inversion needs models {missing}")
+    for key, b in built.items():
+        if b.setup.bounds is not None:
+            parameterization.check_bounds(*b.setup.bounds)
+
+
+def run(built: dict, options: SolverOptions, couplings=None, parameterization=None,
+        label: str = "") -> RunOutput:
+    """Build the problem over ``built`` physics, estimate betas and run the solver.
+
+    Parameters
+    ----------
+    built : dict
+        ``{key: BuiltPhysics}``.
+    options : SolverOptions
+    couplings : Coupling, str or list of them, optional
+        Structural couplings over all models (pairwise where the kind is).
+    parameterization : Parameterization, optional
+        Produces every model (first-order solvers only); default: cells.
+    label : str
+        Shown on the progress display.
+    """
+    terms = _coupling_terms(built, couplings)
+    keys = list(built)
+    problem = InversionProblem([b.misfit for b in built.values()],
+                               {k: b.regularization for k, b in built.items()}, {},
+                               couplings=terms, maps={k: b.map for k, b in built.items()})
+    if parameterization is not None:
+        _check_parameterization(parameterization, built)
+        if options.solver == "gauss_newton":
+            raise ValueError(f"solver 'gauss_newton' works on cell models; use solver='adam' "
+                             f"or 'lbfgs' with {type(parameterization).__name__}")
+    given = {k: b.setup.beta for k, b in built.items() if b.setup.beta is not None}
+    needs_eigenvalues = len(given) < len(keys) or (options.solver == "gauss_newton"
+                                                   and len(keys) > 1)
+    start = {k: b.start for k, b in built.items()}
+    point, eigenvalues = None, {}
+    if needs_eigenvalues:
+        point = problem.linearize(start)
+        estimated = estimate_betas(point, options.beta0_ratio, eigenvalues=eigenvalues)
+    problem.betas = {k: given[k] if k in given else estimated[k] for k in keys}
+    if options.solver == "gauss_newton":
+        # the data Hessians of different physics differ by orders of magnitude in
+        # their own units: scale each block by its largest data eigenvalue
+        preconditioner = ({k: 1.0 / eigenvalues[k][0] for k in keys} if len(keys) > 1
+                          else None)
+        final, history = gauss_newton_point(
+            problem, start, max_iterations=options.max_iterations,
+            cooling_factor=options.cooling_factor, cooling_rate=options.cooling_rate,
+            cg_max_iterations=options.cg_max_iterations,
+            lower={k: b.lower for k, b in built.items()},
+            upper={k: b.upper for k, b in built.items()},
+            block_preconditioner=preconditioner, progress=options.progress, start_point=point)
+        variables = final.variables
+        properties = {k: problem.maps[k](variables[k]) for k in keys}
+        # the final point simulated these models already
+        predicted = {}
+        for key, linear in final.linear:
+            predicted.setdefault(key, linear.predicted)
+    else:
+        modules = [parameterization] if parameterization is not None else \
+            [b.cells() for b in built.values()]
+        properties, history = optimize(problem, modules, optimizer=options.solver, lr=options.lr,
+                                       max_iterations=options.max_iterations,
+                                       progress=options.progress)
+        properties = {k: properties[k] for k in keys}
+        variables = {k: problem.maps[k].inverse(properties[k]) for k in keys}
+        with torch.no_grad():
+            predicted = {k: built[k].setup.operator(properties[k]) for k in keys}
+    return RunOutput(properties, variables, history, predicted)
+
+
+def make_result(built: dict, output: RunOutput, start: float, method: str) -> InversionResult:
+    """An :class:`InversionResult` of ``output`` (``start``: ``time.perf_counter()`` at the start)."""
+    setups = {k: b.setup for k, b in built.items()}
+    return InversionResult(
+        models=output.properties,
+        initial_models={k: s.initial_model for k, s in setups.items()},
+        true_models={k: s.true_model for k, s in setups.items() if s.true_model is not None},
+        operators={k: s.operator for k, s in setups.items()},
+        data={k: s.data for k, s in setups.items()},
+        predicted=output.predicted, history=output.history,
+        wall_time=time.perf_counter() - start, method=method,
+    )
