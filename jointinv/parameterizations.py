@@ -74,7 +74,7 @@ class Cells(Parameterization):
     Notes
     -----
     The parameter is ``m / scale`` with ``scale`` the RMS of the starting
-    variable, so first-order optimizers take steps relative to the model's
+    variable (1 for a zero start), so first-order optimizers take steps relative to the model's
     size whatever its units (a learning rate of 0.01 moves cells by about 1 %).
     """
 
@@ -97,7 +97,8 @@ class Cells(Parameterization):
         if not bool(torch.isfinite(variable).all()):
             raise ValueError(f"initial is outside the domain of the {self.map.name!r} map")
         variable = self._clamp(variable)
-        self.scale = max(float(variable.pow(2).mean().sqrt()), 1e-300)
+        # a zero start says nothing about the model's size: then steps are absolute
+        self.scale = float(variable.pow(2).mean().sqrt()) or 1.0
         self.normalized = nn.Parameter(variable / self.scale)
 
     def _clamp(self, m: torch.Tensor) -> torch.Tensor:

@@ -265,9 +265,12 @@ class CheckpointedPropagation(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, data_bar):
         V, increments = (tensor.detach() for tensor in ctx.saved_tensors)
+        # a copy of the list: the sweep drops its segments as it goes, while the
+        # checkpoints stay for further backward passes (a solver's linearisation
+        # takes many vector-Jacobian products from one forward pass)
         V_bar, increments_bar = _adjoint_sweep(ctx.plan, V, increments,
-                                               data_bar.detach().to(V.dtype), ctx.checkpoints)
-        ctx.checkpoints = None
+                                               data_bar.detach().to(V.dtype),
+                                               list(ctx.checkpoints))
         return (V_bar if ctx.needs_input_grad[0] else None,
                 increments_bar if ctx.needs_input_grad[1] else None, None)
 

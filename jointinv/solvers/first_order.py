@@ -98,8 +98,8 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr: float | No
             loss, parts = _evaluate(problem, parameterizations)
             if not last:
                 loss.backward()
-        parts = {k: float(v) for k, v in parts.items()}
-        history.append(record(problem, iteration, parts, float(loss), start))
+        parts = {k: float(v.detach()) for k, v in parts.items()}
+        history.append(record(problem, iteration, parts, float(loss.detach()), start))
         if iteration:
             reporter.row(history[-1])
         if callback is not None:

@@ -62,7 +62,7 @@ def test_normalized_cross_gradient_detects_shared_structure(grid):
     z = torch.as_tensor(grid.cell_centers_z)
     zz, xx = torch.meshgrid(z, x, indexing="ij")
     dipping = torch.tanh((xx - zz) / 4.0)
-    term = NormalizedCrossGradient(("a", "b"), grid)
+    term = NormalizedCrossGradient(("a", "b"), grid, eps=0.01)
     same = term.mean({"a": dipping, "b": 5.0 - 2.0 * dipping})
     crossing = term.mean({"a": dipping, "b": torch.tanh((xx + zz - 6.0) / 4.0)})
     assert same < 1e-12 and crossing > 0.3
