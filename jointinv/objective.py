@@ -150,7 +150,19 @@ class DataMisfit(Term):
 
     def __call__(self, properties: dict) -> torch.Tensor:
         self._check_keys(properties)
-        return self.data.chi_squared(self.operator(properties[self.key]))
+        prop = properties[self.key]
+        predicted = self.operator(prop)
+        # remember the last simulation: the final data of a run need no new one
+        self._last = (prop.detach().clone(), predicted.detach())
+        return self.data.chi_squared(predicted)
+
+    def predict(self, prop: torch.Tensor) -> torch.Tensor:
+        """Predicted data at ``prop`` (detached), reusing the last evaluation when it was there."""
+        last = getattr(self, "_last", None)
+        if last is not None and last[0].shape == prop.shape and torch.equal(last[0], prop):
+            return last[1]
+        with torch.no_grad():
+            return self.operator(prop)
 
     def residual(self, prop: torch.Tensor) -> torch.Tensor:
         """Weighted residual ``(F(p) - d_obs) / sigma`` with the data's shape."""

@@ -204,8 +204,7 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
                                        progress=options.progress)
         properties = {k: properties[k] for k in keys}
         variables = {k: problem.maps[k].inverse(properties[k]) for k in keys}
-        with torch.no_grad():
-            predicted = {k: built[k].setup.operator(properties[k]) for k in keys}
+        predicted = {k: built[k].misfit.predict(properties[k]) for k in keys}
     return RunOutput(properties, variables, history, predicted)
 
 

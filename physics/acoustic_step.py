@@ -73,10 +73,6 @@ SECOND_DERIVATIVE = {
     8: (-205 / 72, 8 / 5, -1 / 5, 8 / 315, -1 / 560),
 }
 
-#: State tuple layout: (u, u_prev, psi_z, zeta_z, psi_x, zeta_x).
-N_STATE = 6
-
-
 def critical_courant_number(accuracy: int) -> float:
     r"""Largest stable ``dt * v * sqrt(1/dx^2 + 1/dz^2)`` of the leapfrog scheme.
 

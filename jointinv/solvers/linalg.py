@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["dot", "axpy", "scale", "norm", "conjugate_gradient", "power_iteration"]
+__all__ = ["dot", "axpy", "conjugate_gradient", "power_iteration"]
 
 
 def dot(a: dict, b: dict) -> float:
@@ -15,16 +15,6 @@ def dot(a: dict, b: dict) -> float:
 def axpy(alpha: float, x: dict, y: dict) -> dict:
     """``alpha * x + y``."""
     return {k: alpha * x[k] + y[k] for k in y}
-
-
-def scale(alpha: float, x: dict) -> dict:
-    """``alpha * x``."""
-    return {k: alpha * v for k, v in x.items()}
-
-
-def norm(x: dict) -> float:
-    """Euclidean norm over all entries."""
-    return dot(x, x) ** 0.5
 
 
 def conjugate_gradient(apply, rhs: dict, max_iterations: int = 20, tolerance: float = 1e-2,
