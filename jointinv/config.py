@@ -77,8 +77,8 @@ def _check_options(where, options):
 
 def validate_config(config: dict, base: Path | None = None) -> dict:
     """Complete ``config`` with defaults and check every key, type and file."""
-    from .joint_cases import JOINT_CASES
     from .coupling import COUPLING_KINDS as COUPLINGS
+    from .joint_cases import JOINT_CASES
     from .strategies import STRATEGIES
 
     if config is None:

@@ -62,7 +62,8 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
         ``UpdateSensitivityWeights``), computed once at the initial model.
     bounds : (float or None, float or None), optional
         Lower and upper bounds of the property (e.g. velocity [m/s]), honoured
-        by every solver (they must contain the initial model). With the reciprocal map (slowness) the
+        by every solver (they must contain the initial model). With the
+        reciprocal map (slowness) the
         default upper velocity bound is 100 times the fastest initial velocity,
         which keeps slowness positive.
     progress : bool

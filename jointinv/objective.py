@@ -178,4 +178,5 @@ class DataMisfit(Term):
         residual = (linear.predicted - data.observed) / sigma
         return LinearizedMisfit(
             value=float((residual * residual).sum()), residual=residual,
-            predicted=linear.predicted, jvp=lambda v: linear.jvp(v) / sigma, vjp=lambda u: linear.vjp(u / sigma))
+            predicted=linear.predicted, jvp=lambda v: linear.jvp(v) / sigma,
+            vjp=lambda u: linear.vjp(u / sigma))

@@ -13,8 +13,6 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
-import torch
-
 from .coupling import Coupling
 from .parameterizations import Parameterization
 from .problem import InversionProblem
@@ -138,7 +136,7 @@ def _check_parameterization(parameterization, built: dict):
     if missing:
         raise ValueError(f"parameterization produces {list(parameterization.keys)} but the "
                          f"inversion needs models {missing}")
-    for key, b in built.items():
+    for b in built.values():
         if b.setup.bounds is not None:
             parameterization.check_bounds(*b.setup.bounds)
 
@@ -209,7 +207,7 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
 
 
 def make_result(built: dict, output: RunOutput, start: float, method: str) -> InversionResult:
-    """An :class:`InversionResult` of ``output`` (``start``: ``time.perf_counter()`` at the start)."""
+    """An :class:`InversionResult` of ``output`` (``start``: ``time.perf_counter()`` then)."""
     setups = {k: b.setup for k, b in built.items()}
     return InversionResult(
         models=output.properties,

@@ -26,6 +26,12 @@ def _evaluate(problem, parameterizations):
     return problem.total(parts), parts
 
 
+def _first_call_returns(value, closure):
+    """A closure whose first call returns ``value`` (gradients already there), then ``closure``."""
+    pending = [value]
+    return lambda: pending.pop() if pending else closure()
+
+
 def optimize(problem, parameterizations, optimizer: str = "adam", lr: float | None = None,
              max_iterations: int = 200, stop_at_target: bool = True, progress: bool = True,
              callback=None):
@@ -113,8 +119,7 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr: float | No
             opt.step()
         else:
             # L-BFGS calls the closure first: hand it the evaluation just made
-            cached = [loss.detach()]
-            opt.step(lambda: cached.pop() if cached else closure())
+            opt.step(_first_call_returns(loss.detach(), closure))
         for module in parameterizations:
             module.project_()
     history[-1]["stopped"] = reason

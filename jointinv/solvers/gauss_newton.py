@@ -57,8 +57,8 @@ def gauss_newton(problem, models: dict, **options):
 
 
 def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
-                       cooling_factor: float = 2.0, cooling_rate: int = 1, cg_max_iterations: int = 20,
-                       cg_tolerance: float = 1e-2,
+                       cooling_factor: float = 2.0, cooling_rate: int = 1,
+                       cg_max_iterations: int = 20, cg_tolerance: float = 1e-2,
                        max_backtracks: int = 10, lower: dict | None = None,
                        upper: dict | None = None, stop_at_target: bool = True,
                        block_preconditioner: dict | None = None, progress: bool = True,

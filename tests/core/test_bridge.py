@@ -51,7 +51,8 @@ def test_fields_computed_once_per_model(simulation, model):
     predicted = bridge(leaf)
     predicted.square().sum().backward()
     with fwAD.dual_level():
-        fwAD.unpack_dual(bridge(fwAD.make_dual(model, random_like(model, 5)))).tangent
+        tangent = fwAD.unpack_dual(bridge(fwAD.make_dual(model, random_like(model, 5)))).tangent
+    assert tangent.shape == predicted.shape
     assert simulation.n_fields == 1 and bridge.n_fields_computed == 1
     bridge(model + 1e-3)
     assert simulation.n_fields == 2

@@ -151,11 +151,12 @@ def test_setup_values_are_range_checked():
     data = operator.simulate(torch.zeros(grid.shape, dtype=torch.float64), noise_floor=1.0)
     setup = PhysicsSetup(operator, data, model)
     assert setup.initial_model.dtype == torch.float64
-    for options, message in (({"beta": -5.0}, "beta must be a finite number > 0, got -5.0"),
-                             ({"beta": 0.0}, "beta must be a finite number > 0, got 0.0"),
-                             ({"alpha_s": -1.0}, "alpha_s must be a finite number >= 0, got -1.0"),
-                             ({"chi_factor": 0.0}, "chi_factor must be a finite number > 0, got 0.0"),
-                             ({"bounds": (1.0, 0.0)}, "bounds must satisfy lower < upper")):
+    for options, message in (
+            ({"beta": -5.0}, "beta must be a finite number > 0, got -5.0"),
+            ({"beta": 0.0}, "beta must be a finite number > 0, got 0.0"),
+            ({"alpha_s": -1.0}, "alpha_s must be a finite number >= 0, got -1.0"),
+            ({"chi_factor": 0.0}, "chi_factor must be a finite number > 0, got 0.0"),
+            ({"bounds": (1.0, 0.0)}, "bounds must satisfy lower < upper")):
         with pytest.raises(ValueError, match=re.escape(message)):
             PhysicsSetup(operator, data, model, **options)
 
