@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .data import Data
-from .grid import Grid
+from .grid import Grid, check_grid
 from .validation import as_model_tensor
 
 __all__ = ["PhysicsOperator", "Linearization"]
@@ -82,9 +82,7 @@ class PhysicsOperator(nn.Module):
 
     def __init__(self, grid: Grid):
         super().__init__()
-        if not isinstance(grid, Grid):
-            raise TypeError(f"grid must be a jointinv.Grid, got {type(grid).__name__}")
-        self.grid = grid
+        self.grid = check_grid("grid", grid)
 
     # -- what subclasses provide -------------------------------------------------
     @property

@@ -221,10 +221,10 @@ def test_stale_factorisations_are_not_mixed(counting_operator):
 
 
 def test_solver_notice_and_choice(caplog):
-    import physics.dc_solvers as dc_solvers
+    import jointinv.simpeg.solvers as dc_solvers
 
     dc_solvers._announced.clear()
-    with caplog.at_level(logging.INFO, logger="physics.dc_solvers"):
+    with caplog.at_level(logging.INFO, logger="jointinv.simpeg.solvers"):
         chosen = dc_solvers.choose_solver(None)
         dc_solvers.choose_solver(None)
     notices = [r.message for r in caplog.records if "factorising with" in r.message]
