@@ -10,7 +10,7 @@ import torch
 from jointinv import Grid
 from jointinv.simpeg import SimPEGOperator, depth_to_elevation, grid_tensor_mesh
 from jointinv.simpeg import grid_to_discretize_order as discretize_order
-from jointinv.testing import dottest, taylor_test
+from jointinv.testing import check_plugin
 
 
 class Projected(SimPEGOperator, property="test property", units="1"):
@@ -56,13 +56,12 @@ def test_prism_mesh_has_the_grid_cells_in_discretize_order():
         grid_tensor_mesh(grid, strike_length=0.0)
 
 
-def test_linear_simulation_through_the_base_class():
+def test_linear_simulation_passes_the_plugin_kit():
     operator, model = Projected.example_case()
     expected = operator.simulation.G @ model.numpy()[::-1].ravel()  # rows bottom-up, x fastest
     np.testing.assert_allclose(operator(model).numpy(), expected, rtol=1e-13)
-    dottest(operator, model)
-    taylor_test(operator, model)
-    assert operator.n_data == 5
+    report = check_plugin(Projected)
+    assert report["dottest"] and operator.n_data == 5
 
 
 def test_simulation_must_take_the_grid_model():
