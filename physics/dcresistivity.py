@@ -36,6 +36,11 @@ from .dc_survey import DATA_TYPES, Quadrupoles, surface_line
 __all__ = ["DCResistivity2D"]
 
 _LN10 = np.log(10.0)
+#: Largest |log10 resistivity| accepted: beyond 1e12 ohm m (or below 1e-12)
+#: no earth material exists and the system matrices lose all precision.
+MAX_ABS_LOG10 = 12.0
+#: log10 resistivities of earth materials, from metallic ores to dry ice.
+PLAUSIBLE = (-3.0, 8.0)
 
 
 class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10 ohm m"):
@@ -101,6 +106,10 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
     :meth:`vjp` its ``Jtvec`` (adjoint solves with the same factorisations);
     the chain rule through the maps is SimPEG's.
 
+    A model with any ``|m| > 12`` is refused (``ValueError``); values outside
+    ``[-3, 8]`` (1 mohm m to 100 Mohm m) draw one ``UserWarning`` per operator,
+    since they usually mean resistivity was passed instead of its log10.
+
     Examples
     --------
     >>> from jointinv import Grid
@@ -150,8 +159,28 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
         self.mesh = mesh
         self.solver = solver
         self.survey = simpeg_survey
+        self._warned_implausible = False
 
     # -- contract (forward, jvp, vjp: jointinv.simpeg.SimPEGOperator) ---------------
+    def _check_model_values(self, model: torch.Tensor) -> None:
+        """Refuse impossible resistivities; warn once about ones that look like ohm m."""
+        low, high = float(model.min()), float(model.max())
+        if max(abs(low), abs(high)) > MAX_ABS_LOG10:
+            raise ValueError(
+                f"model is log10 resistivity [log10 ohm m] and must lie in "
+                f"[-{MAX_ABS_LOG10:g}, {MAX_ABS_LOG10:g}]; got values in [{low:g}, {high:g}] "
+                f"(did you pass resistivity instead of its log10?)"
+            )
+        if (low < PLAUSIBLE[0] or high > PLAUSIBLE[1]) and not self._warned_implausible:
+            # once per operator: an inversion may step outside for a few iterations
+            self._warned_implausible = True
+            warnings.warn(
+                f"model (log10 resistivity [log10 ohm m]) has values in [{low:g}, {high:g}], "
+                f"outside the plausible [{PLAUSIBLE[0]:g}, {PLAUSIBLE[1]:g}] "
+                f"(1 mohm m to 100 Mohm m): did you pass resistivity instead of its log10?",
+                UserWarning, stacklevel=4,
+            )
+
     @classmethod
     def from_surface_line(cls, grid: Grid, array: str, start: float, end: float,
                           electrode_spacing: float, n_max: int, **kwargs):
