@@ -271,17 +271,17 @@ def test_stale_factorisations_are_not_mixed(counting_operator):
 
 
 def test_solver_notice_and_choice(caplog):
-    import jointinv.simpeg.solvers as dc_solvers
+    import jointinv.simpeg.solvers as solvers
 
-    dc_solvers._announced.clear()
+    solvers._announced.clear()
     with caplog.at_level(logging.INFO, logger="jointinv.simpeg.solvers"):
-        chosen = dc_solvers.choose_solver(None)
-        dc_solvers.choose_solver(None)
+        chosen = solvers.choose_solver(None)
+        solvers.choose_solver(None)
     notices = [r.message for r in caplog.records if "factorising with" in r.message]
-    assert len(notices) == 1 and dc_solvers.solver_name(chosen) in notices[0]
-    expected = next(name for name in dc_solvers.SOLVER_NAMES if dc_solvers._available(name))
-    assert dc_solvers.solver_name(chosen) == expected
-    assert dc_solvers.choose_solver("SuperLU") is pymatsolver.SolverLU
+    assert len(notices) == 1 and solvers.solver_name(chosen) in notices[0]
+    expected = next(name for name in solvers.SOLVER_NAMES if solvers._available(name))
+    assert solvers.solver_name(chosen) == expected
+    assert solvers.choose_solver("SuperLU") is pymatsolver.SolverLU
 
 
 # -- implausible models -------------------------------------------------------------------
