@@ -21,8 +21,8 @@ class Projected(SimPEGOperator, property="test property", units="1"):
         from simpeg.simulation import LinearSimulation
 
         index = discretize_order(grid) if model_length is None else np.arange(model_length)
-        rng = np.random.default_rng(4)
-        simulation = LinearSimulation(grid_tensor_mesh(grid), G=rng.normal(size=(n_data, len(index))),
+        matrix = np.random.default_rng(4).normal(size=(n_data, len(index)))
+        simulation = LinearSimulation(grid_tensor_mesh(grid), G=matrix,
                                       model_map=maps.Projection(len(index), index))
         super().__init__(grid, simulation)
 
@@ -33,9 +33,10 @@ class Projected(SimPEGOperator, property="test property", units="1"):
 
 
 def test_simpeg_inside_jointinv_is_still_simpeg():
-    import jointinv.simpeg as glue
     import simpeg
     from simpeg import maps
+
+    import jointinv.simpeg as glue
 
     assert glue.__name__ == "jointinv.simpeg"
     assert Path(simpeg.__file__).parent != Path(glue.__file__).parent
