@@ -1,5 +1,6 @@
 # Set-up and main jobs. `make demo` and `make test` work on a fresh clone:
-# they create .venv, install jointinv with its test extra, then run.
+# they create .venv, install jointinv with its test extra (and the example
+# gravity plugin), then run.
 PYTHON ?= python3
 VENV ?= .venv
 # A CPU build of torch; override (e.g. TORCH_SPEC=torch) for a GPU build.
@@ -9,11 +10,16 @@ STAMP := $(VENV)/.jointinv-installed
 
 .PHONY: setup demo test lint benchmarks clean
 
-$(STAMP): setup.cfg pyproject.toml
+# The example third-party plugin, installed after jointinv so that the shared
+# plugin test (tests/test_all_physics.py) covers it through its entry point.
+GRAVITY_PLUGIN := examples/plugins/jointinv-gravity
+
+$(STAMP): setup.cfg pyproject.toml $(GRAVITY_PLUGIN)/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e $(GRAVITY_PLUGIN)
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -30,7 +30,7 @@ from simpeg import maps
 from simpeg.electromagnetics.static import resistivity as dc
 
 from jointinv import Grid
-from physics.dc_solvers import solver_name, solver_options
+from jointinv.simpeg import solver_name, solver_options
 from physics.dc_survey import surface_line
 from physics.dcresistivity import DCResistivity2D
 

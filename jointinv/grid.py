@@ -8,7 +8,7 @@ import numpy as np
 
 from .validation import check_points, check_positive_float, check_positive_int
 
-__all__ = ["Grid"]
+__all__ = ["Grid", "check_grid"]
 
 
 @dataclass(frozen=True)
@@ -137,3 +137,10 @@ class Grid:
         """Plain dictionary for JSON files and configs."""
         return {"nx": self.nx, "nz": self.nz, "dx": self.dx, "dz": self.dz,
                 "x0": self.x0, "z0": self.z0}
+
+
+def check_grid(name: str, value) -> Grid:
+    """Return ``value`` if it is a :class:`Grid`, else raise ``TypeError`` naming ``name``."""
+    if not isinstance(value, Grid):
+        raise TypeError(f"{name} must be a jointinv.Grid, got {type(value).__name__}")
+    return value

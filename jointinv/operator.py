@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .data import Data
-from .grid import Grid
+from .grid import Grid, check_grid
 from .validation import as_model_tensor
 
 __all__ = ["PhysicsOperator", "Linearization"]
@@ -82,9 +82,7 @@ class PhysicsOperator(nn.Module):
 
     def __init__(self, grid: Grid):
         super().__init__()
-        if not isinstance(grid, Grid):
-            raise TypeError(f"grid must be a jointinv.Grid, got {type(grid).__name__}")
-        self.grid = grid
+        self.grid = check_grid("grid", grid)
 
     # -- what subclasses provide -------------------------------------------------
     @property
@@ -203,9 +201,11 @@ class PhysicsOperator(nn.Module):
     def example_case(cls):
         """A tiny float64 ``(operator, model)`` pair for the shared plugin tests.
 
-        ``tests/test_all_physics.py`` runs the dot test, Taylor test and
-        gradient check on it for every registered plugin, so a new plugin is
-        tested like the built-in ones. Keep it small (well under a second).
+        :func:`jointinv.testing.check_plugin` runs the plugin kit on it (dot
+        test, strict Taylor test, gradient check, ``linearize``, bad input),
+        and ``tests/test_all_physics.py`` does so for every registered
+        plugin, so a new plugin is tested like the built-in ones. Keep it
+        small (well under a second).
         """
         raise NotImplementedError(f"{cls.__name__} provides no example_case()")
 

@@ -18,9 +18,8 @@ from simpeg.electromagnetics.static import resistivity as dc
 from simpeg.electromagnetics.static.utils.static_utils import generate_dcip_sources_line
 
 from jointinv.grid import Grid
+from jointinv.simpeg.mesh import depth_to_elevation
 from jointinv.validation import check_choice, check_positive_float, check_positive_int
-
-from .dc_mesh import depth_to_elevation
 
 __all__ = ["Quadrupoles", "surface_line", "LINE_ARRAYS", "DATA_TYPES"]
 

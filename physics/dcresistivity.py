@@ -15,67 +15,35 @@ import warnings
 
 import numpy as np
 import torch
-from scipy.sparse import SparseEfficiencyWarning
 from simpeg import maps
 from simpeg.electromagnetics.static import resistivity as dc
 from simpeg.utils import PerformanceWarning
 
-from jointinv.bridge import SimulationBridge
-from jointinv.grid import Grid
-from jointinv.operator import PhysicsOperator
+from jointinv.grid import Grid, check_grid
+from jointinv.simpeg import (
+    SimPEGOperator,
+    check_mesh_covers_grid,
+    choose_solver,
+    grid_to_mesh_transfer,
+    padded_mesh,
+    solver_name,
+    solver_options,
+)
 from jointinv.validation import check_positive_int
 
-from .dc_mesh import check_mesh_covers_grid, grid_to_mesh_transfer, padded_mesh
-from .dc_solvers import choose_solver, solver_name, solver_options
 from .dc_survey import DATA_TYPES, Quadrupoles, surface_line
 
 __all__ = ["DCResistivity2D"]
 
 _LN10 = np.log(10.0)
+#: Largest |log10 resistivity| accepted: beyond 1e12 ohm m (or below 1e-12)
+#: no earth material exists and the system matrices lose all precision.
+MAX_ABS_LOG10 = 12.0
+#: log10 resistivities of earth materials, from metallic ores to dry ice.
+PLAUSIBLE = (-3.0, 8.0)
 
 
-class _FactorisedSimulation:
-    """SimPEG's simulation seen by the bridge, with a guard on its factorisations.
-
-    SimPEG keeps the factorisations of the last ``fields`` call on the
-    simulation (``Ainv``), and ``Jvec``/``Jtvec`` use them whatever fields are
-    passed in. If someone computed fields for another model in between (e.g.
-    by calling ``operator.simulation.fields`` directly), the bridge's cached
-    fields no longer match ``Ainv``: then they are computed again rather than
-    silently mixed. SimPEG also ignores model changes within ``np.allclose``
-    (keeping stale conductivity matrices), so every new model starts clean.
-    """
-
-    def __init__(self, simulation):
-        self.simulation = simulation
-        self._factorised_fields = None
-
-    def fields(self, m):
-        # SimPEG keeps its conductivity-dependent matrices when the new model is
-        # np.allclose to the old one; a finite-difference step is not, so drop them.
-        del self.simulation.model
-        with warnings.catch_warnings():
-            # SimPEG hands splu a CSR matrix; the conversion is needed anyway.
-            warnings.simplefilter("ignore", SparseEfficiencyWarning)
-            self._factorised_fields = self.simulation.fields(m)
-        return self._factorised_fields
-
-    def _current(self, m, f):
-        fresh = (f is not None and f is self._factorised_fields
-                 and np.array_equal(self.simulation.model, m))
-        return f if fresh else self.fields(m)
-
-    def dpred(self, m, f=None):
-        return self.simulation.dpred(m, f=self._current(m, f))
-
-    def Jvec(self, m, v, f=None):  # noqa: N802 - SimPEG's name
-        return self.simulation.Jvec(m, v, f=self._current(m, f))
-
-    def Jtvec(self, m, v, f=None):  # noqa: N802 - SimPEG's name
-        return self.simulation.Jtvec(m, v, f=self._current(m, f))
-
-
-class DCResistivity2D(PhysicsOperator, property="log10 resistivity", units="log10 ohm m"):
+class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10 ohm m"):
     r"""2.5D DC resistivity: log10 resistivity on the grid to apparent resistivities or voltages.
 
     Parameters
@@ -96,7 +64,7 @@ class DCResistivity2D(PhysicsOperator, property="log10 resistivity", units="log1
         relative noise is the same in both.
     mesh : discretize.TensorMesh or discretize.TreeMesh, optional
         SimPEG mesh in ``(x, elevation)``; must cover the grid with its top
-        at the surface. Default: :func:`physics.dc_mesh.padded_mesh` (the
+        at the surface. Default: :func:`jointinv.simpeg.padded_mesh` (the
         grid's cells plus ``padding_cells`` geometrically growing cells left,
         right and below).
     padding_cells : int, default 10
@@ -107,7 +75,7 @@ class DCResistivity2D(PhysicsOperator, property="log10 resistivity", units="log1
         log10 resistivity of the mesh outside the grid. Default: the
         adjacent grid cells' values (so the padding is part of the model).
     solver : {None, "pardiso", "mumps", "superlu"} or type, optional
-        Sparse direct solver (:func:`physics.dc_solvers.choose_solver`);
+        Sparse direct solver (:func:`jointinv.simpeg.choose_solver`);
         default the fastest installed.
     nky : int, default 11
         Number of wavenumbers of SimPEG's 2.5D transform (>= 3).
@@ -127,7 +95,7 @@ class DCResistivity2D(PhysicsOperator, property="log10 resistivity", units="log1
     Notes
     -----
     With :math:`T` the grid-to-mesh transfer (a sparse volume average,
-    :func:`physics.dc_mesh.grid_to_mesh_transfer`) and :math:`c` its offset,
+    :func:`jointinv.simpeg.grid_to_mesh_transfer`) and :math:`c` its offset,
     the mesh conductivity is :math:`\sigma = 10^{-(T m + c)}` and SimPEG solves
 
     .. math:: \nabla\cdot\sigma\nabla\phi - k_y^2 \sigma \phi = -I\,\delta(r - r_s)
@@ -137,6 +105,10 @@ class DCResistivity2D(PhysicsOperator, property="log10 resistivity", units="log1
     (or :math:`P\phi` for voltages). :meth:`jvp` is SimPEG's ``Jvec`` and
     :meth:`vjp` its ``Jtvec`` (adjoint solves with the same factorisations);
     the chain rule through the maps is SimPEG's.
+
+    A model with any ``|m| > 12`` is refused (``ValueError``); values outside
+    ``[-3, 8]`` (1 mohm m to 100 Mohm m) draw one ``UserWarning`` per operator,
+    since they usually mean resistivity was passed instead of its log10.
 
     Examples
     --------
@@ -152,7 +124,7 @@ class DCResistivity2D(PhysicsOperator, property="log10 resistivity", units="log1
     def __init__(self, grid: Grid, survey: Quadrupoles, *, data_type: str = "apparent_resistivity",
                  mesh=None, padding_cells: int = 10, padding_factor: float = 1.3,
                  padding_value: float | None = None, solver=None, nky: int = 11):
-        super().__init__(grid)
+        check_grid("grid", grid)
         if not isinstance(survey, Quadrupoles):
             raise TypeError(f"survey must be a physics.dc_survey.Quadrupoles (e.g. from "
                             f"surface_line), got {type(survey).__name__}")
@@ -169,44 +141,45 @@ class DCResistivity2D(PhysicsOperator, property="log10 resistivity", units="log1
             mesh = padded_mesh(grid, padding_cells, padding_factor)
         else:
             check_mesh_covers_grid(mesh, grid)
-        self.quadrupoles = survey
-        self.data_type = data_type
-        self.mesh = mesh
-        self.solver = choose_solver(solver)
-        self.survey = survey.to_simpeg(data_type, surface_depth=grid.z0)
+        solver = choose_solver(solver)
+        simpeg_survey = survey.to_simpeg(data_type, surface_depth=grid.z0)
         transfer, offset = grid_to_mesh_transfer(grid, mesh, padding_value)
         log_conductivity = maps.LinearMap(-_LN10 * transfer, b=-_LN10 * offset)
         with warnings.catch_warnings():
             # SimPEG warns that SuperLU is slow; choose_solver has said which runs.
             warnings.simplefilter("ignore", PerformanceWarning)
-            self.simulation = dc.Simulation2DNodal(
-                mesh, survey=self.survey, sigmaMap=maps.ExpMap(mesh) * log_conductivity,
-                solver=self.solver, nky=nky,
+            simulation = dc.Simulation2DNodal(
+                mesh, survey=simpeg_survey, sigmaMap=maps.ExpMap(mesh) * log_conductivity,
+                solver=solver, nky=nky,
             )
-        self.simulation.solver_opts = solver_options(self.solver, self.simulation.solver_opts)
-        self.bridge = SimulationBridge(_FactorisedSimulation(self.simulation))
+        simulation.solver_opts = solver_options(solver, simulation.solver_opts)
+        super().__init__(grid, simulation)
+        self.quadrupoles = survey
+        self.data_type = data_type
+        self.mesh = mesh
+        self.solver = solver
+        self.survey = simpeg_survey
+        self._warned_implausible = False
 
-    # -- contract -----------------------------------------------------------------
-    @property
-    def n_data(self) -> int:
-        return self.quadrupoles.n_data
-
-    def simpeg_model(self, model: torch.Tensor) -> np.ndarray:
-        """SimPEG's model vector for ``model``: float64, C order, log10 ohm m."""
-        return _as_vector(model)
-
-    def _forward(self, model: torch.Tensor) -> torch.Tensor:
-        return self.bridge(model)
-
-    def _jvp(self, model: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
-        """``J v`` by SimPEG's ``Jvec`` with the cached fields; ``tangent`` is ``(nz, nx)``."""
-        product = self.bridge.Jvec(self.simpeg_model(model), _as_vector(tangent))
-        return torch.as_tensor(product).to(model)
-
-    def _vjp(self, model: torch.Tensor, cotangent: torch.Tensor) -> torch.Tensor:
-        """``J^T u`` by SimPEG's ``Jtvec`` with the cached fields; ``cotangent``: ``(n_data,)``."""
-        gradient = self.bridge.Jtvec(self.simpeg_model(model), _as_vector(cotangent))
-        return torch.as_tensor(gradient).to(model).reshape(self.grid.shape)
+    # -- contract (forward, jvp, vjp: jointinv.simpeg.SimPEGOperator) ---------------
+    def _check_model_values(self, model: torch.Tensor) -> None:
+        """Refuse impossible resistivities; warn once about ones that look like ohm m."""
+        low, high = float(model.min()), float(model.max())
+        if max(abs(low), abs(high)) > MAX_ABS_LOG10:
+            raise ValueError(
+                f"model is log10 resistivity [log10 ohm m] and must lie in "
+                f"[-{MAX_ABS_LOG10:g}, {MAX_ABS_LOG10:g}]; got values in [{low:g}, {high:g}] "
+                f"(did you pass resistivity instead of its log10?)"
+            )
+        if (low < PLAUSIBLE[0] or high > PLAUSIBLE[1]) and not self._warned_implausible:
+            # once per operator: an inversion may step outside for a few iterations
+            self._warned_implausible = True
+            warnings.warn(
+                f"model (log10 resistivity [log10 ohm m]) has values in [{low:g}, {high:g}], "
+                f"outside the plausible [{PLAUSIBLE[0]:g}, {PLAUSIBLE[1]:g}] "
+                f"(1 mohm m to 100 Mohm m): did you pass resistivity instead of its log10?",
+                UserWarning, stacklevel=4,
+            )
 
     @classmethod
     def from_surface_line(cls, grid: Grid, array: str, start: float, end: float,
@@ -234,7 +207,3 @@ class DCResistivity2D(PhysicsOperator, property="log10 resistivity", units="log1
     def extra_repr(self) -> str:
         return (f"{super().extra_repr()}, n_data={self.n_data}, data_type={self.data_type!r}, "
                 f"mesh_cells={self.mesh.n_cells}, solver={solver_name(self.solver)!r}")
-
-
-def _as_vector(tensor: torch.Tensor) -> np.ndarray:
-    return tensor.detach().to("cpu", torch.float64).reshape(-1).numpy().copy()

@@ -18,8 +18,8 @@ def test_load_physics_returns_operator_class():
 
 
 def test_unknown_physics_lists_installed_names():
-    with pytest.raises(ValueError, match=re.escape("unknown physics 'gravity'")) as info:
-        jointinv.load_physics("gravity")
+    with pytest.raises(ValueError, match=re.escape("unknown physics 'magnetotellurics'")) as info:
+        jointinv.load_physics("magnetotellurics")
     assert "traveltime" in str(info.value) and "dcr" in str(info.value)
     with pytest.raises(TypeError, match="physics name must be a string"):
         jointinv.load_physics(3)

@@ -8,7 +8,7 @@ from discretize import TensorMesh
 from simpeg.electromagnetics.static.utils.static_utils import geometric_factor
 
 from jointinv import Grid
-from physics.dc_mesh import (
+from jointinv.simpeg.mesh import (
     check_mesh_covers_grid,
     depth_to_elevation,
     grid_tensor_mesh,

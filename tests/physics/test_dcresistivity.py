@@ -1,13 +1,16 @@
-"""DCResistivity2D: SimPEG agreement, half-space values, adjoints, gradients, caching, errors."""
+"""DCResistivity2D against independent oracles (half-space, SimPEG's 1D layered earth,
+finite differences), adjoints, caching and errors."""
 
 import logging
 import re
+import warnings
 
 import numpy as np
 import pymatsolver
 import pytest
 import torch
 from discretize import TensorMesh
+from simpeg.electromagnetics.static import resistivity as dc
 
 from jointinv import Grid
 from jointinv.testing import dottest, gradient_check, random_like, taylor_test
@@ -42,17 +45,15 @@ def counting_operator():
     return operator, model
 
 
-# -- agreement with SimPEG and physics --------------------------------------------------
-def test_predicted_data_equal_simpeg_dpred(case):
+# -- physics against independent oracles -------------------------------------------------
+def test_simpeg_conductivity_is_ten_to_minus_model(case):
     operator, model = case
-    ours = operator(model).numpy()
-    simpeg = operator.simulation.dpred(operator.simpeg_model(model))
-    np.testing.assert_allclose(ours, simpeg, rtol=1e-12, atol=0)
-    assert operator.simulation.sigma.shape == (operator.mesh.n_cells,)
-    # SimPEG's conductivity is 10**-model on the core cells
+    operator.simulation.model = operator.simpeg_model(model)
+    sigma = operator.simulation.sigma
+    assert sigma.shape == (operator.mesh.n_cells,)
     core = operator.mesh.point2index(np.column_stack(
         [operator.grid.cell_centers[:, 0], -operator.grid.cell_centers[:, 1]]))
-    np.testing.assert_allclose(operator.simulation.sigma[core], 10.0 ** -model.numpy().ravel())
+    np.testing.assert_allclose(sigma[core], 10.0 ** -model.numpy().ravel(), rtol=1e-12)
 
 
 HALF_SPACE_GRID = Grid(nx=40, nz=10, dx=2.0, dz=2.0, x0=-40.0)
@@ -97,34 +98,77 @@ def test_padding_value_changes_data_as_expected():
     assert not np.allclose(data.numpy(), copied.numpy(), rtol=0.01)
 
 
-def test_user_mesh_nonconforming():
+WENNER_SPACINGS = np.array([6.0, 12.0, 18.0, 24.0])  # m, a = AM = MN = NB, centred on x = 0
+
+
+def wenner_sounding() -> Quadrupoles:
+    on_surface = np.zeros(len(WENNER_SPACINGS))
+    a, m, n, b = (np.column_stack([factor * WENNER_SPACINGS, on_surface])
+                  for factor in (-1.5, -0.5, 0.5, 1.5))
+    return Quadrupoles(a=a, b=b, m=m, n=n)
+
+
+def layered_earth_1d(top: float, bottom: float, thickness: float) -> np.ndarray:
+    """Wenner apparent resistivity [ohm m] from SimPEG's 1D Hankel-transform solution."""
+    sources = []
+    for spacing in WENNER_SPACINGS:
+        electrodes = [np.r_[factor * spacing, 0.0, 0.0] for factor in (-1.5, -0.5, 0.5, 1.5)]
+        receiver = dc.receivers.Dipole(electrodes[1][None], electrodes[2][None], data_type="volt")
+        sources.append(dc.sources.Dipole([receiver], electrodes[0], electrodes[3]))
+    simulation = dc.Simulation1DLayers(survey=dc.Survey(sources), rho=np.r_[top, bottom],
+                                       thicknesses=np.r_[thickness])
+    # V = rho_a I / (2 pi a) for a Wenner array on the surface of a half-space, I = 1 A
+    return simulation.dpred() * 2.0 * np.pi * WENNER_SPACINGS
+
+
+def nonconforming_mesh() -> TensorMesh:
+    """1.5 m cells under 2 m grid cells; nodes at the electrodes, 6 m a cell face."""
+    pad = 1.5 * 1.3 ** np.arange(1, 11)
+    h_x = np.r_[pad[::-1], np.full(80, 1.5), pad]
+    h_z = np.r_[pad[::-1], np.full(20, 1.5)]
+    return TensorMesh([h_x, h_z], origin=(-60.0 - pad.sum(), -30.0 - pad.sum()))
+
+
+@pytest.mark.parametrize("top, bottom", [(100.0, 10.0), (10.0, 100.0)])
+@pytest.mark.parametrize("mesh", ["padded grid", "nonconforming"])
+def test_layered_earth_matches_simpeg_1d_layers(top, bottom, mesh):
+    # two layers, interface at 6 m depth, under a Wenner sounding (a = 6 to 24 m)
+    if mesh == "padded grid":
+        grid, user_mesh = Grid(nx=120, nz=30, dx=1.0, dz=1.0, x0=-60.0), None
+    else:
+        grid, user_mesh = Grid(nx=60, nz=15, dx=2.0, dz=2.0, x0=-60.0), nonconforming_mesh()
+    operator = DCResistivity2D(grid, wenner_sounding(), mesh=user_mesh)
+    model = torch.full(grid.shape, np.log10(top), dtype=torch.float64)
+    model[grid.cell_centers_z > 6.0] = np.log10(bottom)
+    expected = layered_earth_1d(top, bottom, thickness=6.0)
+    np.testing.assert_allclose(operator(model).numpy(), expected, rtol=0.03)
+    assert np.ptp(expected) > 0.5 * min(top, bottom)  # the sounding does see both layers
+
+
+def test_user_tree_mesh_half_space():
+    from discretize import TreeMesh
+
+    grid = Grid(nx=12, nz=4, dx=10.0, dz=10.0, x0=-60.0)
+    line = surface_line("dipole-dipole", -30.0, 30.0, 12.0, n_max=3)
+    mesh = TreeMesh([np.full(256, 2.0), np.full(128, 2.0)], origin=(-256.0, -256.0),
+                    diagonal_balance=False)
+    mesh.refine_box([-70.0, -50.0], [70.0, 0.0], levels=mesh.max_level)  # 2 m near the line
+    mesh.finalize()
+    operator = DCResistivity2D(grid, line, mesh=mesh)
+    half_space = torch.full(grid.shape, 2.0, dtype=torch.float64)
+    np.testing.assert_allclose(operator(half_space).numpy(), 100.0, rtol=0.02)
+    dottest(operator, DCResistivity2D.example_case()[1], rtol=1e-10)
+
+
+def test_user_mesh_nonconforming_derivatives():
     grid = Grid(nx=12, nz=4, dx=10.0, dz=10.0, x0=-60.0)
     line = surface_line("dipole-dipole", -30.0, 30.0, 12.0, n_max=3)
     h_x = np.r_[40.0, 20.0, np.full(18, 7.0), 20.0, 40.0]  # 7 m cells do not match 10 m
     mesh = TensorMesh([h_x, np.r_[60.0, 30.0, np.full(7, 7.0)]], origin=(-123.0, -139.0))
     operator = DCResistivity2D(grid, line, mesh=mesh, nky=5)
     model = DCResistivity2D.example_case()[1]
-    np.testing.assert_allclose(operator(model).numpy(),
-                               operator.simulation.dpred(operator.simpeg_model(model)),
-                               rtol=1e-12)
     dottest(operator, model, rtol=1e-10)
     taylor_test(operator, model)
-
-
-def test_user_tree_mesh():
-    from discretize import TreeMesh
-
-    grid = Grid(nx=12, nz=4, dx=10.0, dz=10.0, x0=-60.0)
-    line = surface_line("dipole-dipole", -30.0, 30.0, 12.0, n_max=3)
-    mesh = TreeMesh([np.full(64, 4.0), np.full(32, 4.0)], origin=(-128.0, -128.0))
-    mesh.refine_box([-70.0, -50.0], [70.0, 0.0], levels=mesh.max_level)  # 4 m near the line
-    mesh.finalize()
-    operator = DCResistivity2D(grid, line, mesh=mesh, nky=5)
-    model = DCResistivity2D.example_case()[1]
-    np.testing.assert_allclose(operator(model).numpy(),
-                               operator.simulation.dpred(operator.simpeg_model(model)),
-                               rtol=1e-12)
-    dottest(operator, model, rtol=1e-10)
 
 
 # -- derivatives ------------------------------------------------------------------------
@@ -138,18 +182,24 @@ def test_taylor(case):
     taylor_test(*case)
 
 
-def test_fast_products_match_autograd(case):
+def test_jacobian_matches_finite_differences(case):
+    # the whole Jacobian by central differences of the forward (no Jvec/Jtvec in it)
     operator, model = case
+    step = 1e-4
+    columns = []
+    with torch.no_grad():
+        for cell in range(operator.grid.n_cells):
+            bump = torch.zeros(operator.grid.n_cells, dtype=torch.float64)
+            bump[cell] = step
+            bump = bump.reshape(operator.grid.shape)
+            columns.append((operator(model + bump) - operator(model - bump)) / (2 * step))
+    jacobian = torch.stack(columns, dim=1)  # (n_data, nz * nx), C order
     v = random_like(model, 5)
     u = random_like(torch.zeros(operator.n_data, dtype=torch.float64), 6)
-    leaf = model.clone().requires_grad_(True)
-    (reverse,) = torch.autograd.grad(operator(leaf), leaf, u)
-    np.testing.assert_allclose(operator.vjp(model, u).numpy(), reverse.numpy(), rtol=1e-12)
-    import torch.autograd.forward_ad as fwAD
-
-    with fwAD.dual_level():
-        forward = fwAD.unpack_dual(operator(fwAD.make_dual(model, v))).tangent
-    np.testing.assert_allclose(operator.jvp(model, v).numpy(), forward.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(operator.jvp(model, v).numpy(), (jacobian @ v.reshape(-1)).numpy(),
+                               rtol=1e-6)
+    np.testing.assert_allclose(operator.vjp(model, u).reshape(-1).numpy(),
+                               (jacobian.T @ u).numpy(), rtol=1e-6)
 
 
 def test_torch_gradcheck_reverse_and_forward(case):
@@ -221,17 +271,45 @@ def test_stale_factorisations_are_not_mixed(counting_operator):
 
 
 def test_solver_notice_and_choice(caplog):
-    import physics.dc_solvers as dc_solvers
+    import jointinv.simpeg.solvers as solvers
 
-    dc_solvers._announced.clear()
-    with caplog.at_level(logging.INFO, logger="physics.dc_solvers"):
-        chosen = dc_solvers.choose_solver(None)
-        dc_solvers.choose_solver(None)
+    solvers._announced.clear()
+    with caplog.at_level(logging.INFO, logger="jointinv.simpeg.solvers"):
+        chosen = solvers.choose_solver(None)
+        solvers.choose_solver(None)
     notices = [r.message for r in caplog.records if "factorising with" in r.message]
-    assert len(notices) == 1 and dc_solvers.solver_name(chosen) in notices[0]
-    expected = next(name for name in dc_solvers.SOLVER_NAMES if dc_solvers._available(name))
-    assert dc_solvers.solver_name(chosen) == expected
-    assert dc_solvers.choose_solver("SuperLU") is pymatsolver.SolverLU
+    assert len(notices) == 1 and solvers.solver_name(chosen) in notices[0]
+    expected = next(name for name in solvers.SOLVER_NAMES if solvers._available(name))
+    assert solvers.solver_name(chosen) == expected
+    assert solvers.choose_solver("SuperLU") is pymatsolver.SolverLU
+
+
+# -- implausible models -------------------------------------------------------------------
+def test_impossible_log10_resistivity_is_refused(case):
+    operator, model = case
+    for bad in (10.0 ** model, model - 15.0):  # 100-200 ohm m as is; 1e-13 ohm m
+        with pytest.raises(ValueError, match=re.escape(
+                "model is log10 resistivity [log10 ohm m] and must lie in [-12, 12]")):
+            operator(bad)
+    with pytest.raises(ValueError, match=re.escape("model is log10 resistivity")):
+        operator.vjp(model + 11.0, torch.zeros(operator.n_data, dtype=torch.float64))
+
+
+def test_resistivity_instead_of_log10_warns_once_per_operator(case):
+    operator, model = case
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a plausible model draws no warning
+        operator(model)
+        operator(torch.full_like(model, -3.0))
+    ohm_m = torch.full_like(model, 10.0)  # 10 ohm m passed as if log10
+    with pytest.warns(UserWarning, match="did you pass resistivity instead of its log10") as seen:
+        operator(ohm_m)
+        operator(ohm_m)
+        operator.jvp(ohm_m, model)
+    assert sum("did you pass" in str(record.message) for record in seen) == 1
+    fresh, _ = DCResistivity2D.example_case()
+    with pytest.warns(UserWarning, match=re.escape("outside the plausible [-3, 8]")):
+        fresh(torch.full_like(model, -3.5))
 
 
 # -- bad input ----------------------------------------------------------------------------

@@ -1,9 +1,9 @@
-"""Choice of the sparse direct solver for the DC resistivity plugin.
+"""Choice of the sparse direct solver for SimPEG plugins with a PDE to factorise.
 
 Through pymatsolver: Pardiso when its binding (pydiso) is importable, else
 MUMPS, else SciPy's SuperLU (``pymatsolver.SolverLU``, always there). The
-choice is announced once per solver on the ``physics.dc_solvers`` logger at
-INFO level.
+choice is announced once per solver on the ``jointinv.simpeg.solvers`` logger
+at INFO level.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def solver_name(solver_class: type) -> str:
 
 
 def choose_solver(solver=None) -> type:
-    """The solver class to factorise the DC system matrices with.
+    """The solver class to factorise a simulation's system matrices with.
 
     Parameters
     ----------
@@ -85,7 +85,7 @@ def choose_solver(solver=None) -> type:
                         f"got {type(solver).__name__}")
     if chosen not in _announced:
         _announced.add(chosen)
-        logger.info("DC resistivity: factorising with %s (pymatsolver.%s)",
+        logger.info("SimPEG: factorising with %s (pymatsolver.%s)",
                     solver_name(chosen), chosen.__name__)
     return chosen
 
@@ -93,8 +93,8 @@ def choose_solver(solver=None) -> type:
 def solver_options(solver_class: type, options: dict) -> dict:
     """The simulation's solver options that ``solver_class`` accepts.
 
-    SimPEG's nodal simulation marks its matrices symmetric positive definite
-    for Pardiso/MUMPS; SciPy's ``splu`` has no such keywords and would warn
+    SimPEG's nodal DC simulation marks its matrices symmetric positive
+    definite for Pardiso/MUMPS; SciPy's ``splu`` has no such keywords and would warn
     at every factorisation.
     """
     if issubclass(solver_class, pymatsolver.SolverLU):

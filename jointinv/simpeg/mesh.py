@@ -1,10 +1,13 @@
-"""Meshes for the DC resistivity plugin and the linear transfer from the grid.
+"""discretize meshes for SimPEG plugins, and the linear transfer from the common grid.
 
 Everything that knows about SimPEG's coordinates lives here. jointinv models
 are ``(nz, nx)`` arrays with z the depth (positive down) and row 0 at the
-top; discretize orders cells x-fastest with the second coordinate the
+top; discretize orders cells x-fastest with the last coordinate the
 elevation (positive up), row 0 at the *bottom*. The ground surface is the top
-of the grid (depth ``grid.z0``, elevation ``-grid.z0``).
+of the grid (depth ``grid.z0``, elevation ``-grid.z0``). A 3D simulation (e.g.
+potential fields) sees the grid as a prism of one cell along y
+(:func:`grid_tensor_mesh` with ``strike_length``), whose cells come in the
+same order as the 2D mesh's.
 
 The grid-to-mesh transfer is one sparse matrix built with discretize's volume
 averaging, so it is exact when the mesh conforms with the grid (the default
@@ -41,8 +44,9 @@ def depth_to_elevation(points, surface_depth: float = 0.0) -> np.ndarray:
     points : (n, 2) array_like of float
         Locations ``(x, z)`` [m] with z the depth, positive down.
     surface_depth : float, default 0
-        Depth [m] of the reference level that has elevation 0. The plugin
-        always uses 0: elevation is simply minus the depth.
+        Depth [m] of the reference level that has elevation 0. Plugins
+        use 0: elevation is simply minus the depth (the surface, at depth
+        ``grid.z0``, has elevation ``-grid.z0``).
 
     Returns
     -------
@@ -50,6 +54,7 @@ def depth_to_elevation(points, surface_depth: float = 0.0) -> np.ndarray:
         ``(x, surface_depth - z)`` [m], elevation positive up.
     """
     points = check_points("points", points)
+    # the same sign flip turns elevation back into depth
     return np.column_stack([points[:, 0], surface_depth - points[:, 1]])
 
 
@@ -57,8 +62,10 @@ def grid_to_discretize_order(grid: Grid) -> np.ndarray:
     """Index that reorders a C-order ``(nz, nx)`` model into discretize order.
 
     ``model.ravel()[index]`` lists the grid cells x-fastest from the deepest
-    row up, the order of :func:`grid_tensor_mesh`'s cells; ``index`` is a
-    permutation, so ``discretize_vector[np.argsort(index)]`` goes back.
+    row up, the order of :func:`grid_tensor_mesh`'s cells (2D, or 3D with
+    one cell along y); ``index`` is a permutation, so
+    ``discretize_vector[np.argsort(index)]`` goes back. As a SimPEG map:
+    ``simpeg.maps.Projection(grid.n_cells, index)``.
 
     Returns
     -------
@@ -68,10 +75,29 @@ def grid_to_discretize_order(grid: Grid) -> np.ndarray:
     return (rows[:, None] * grid.nx + np.arange(grid.nx)[None, :]).ravel()
 
 
-def grid_tensor_mesh(grid: Grid) -> TensorMesh:
-    """The grid as a discretize ``TensorMesh`` in SimPEG's elevation coordinates."""
-    return TensorMesh([np.full(grid.nx, grid.dx), np.full(grid.nz, grid.dz)],
-                      origin=(grid.x0, -grid.z_max))
+def grid_tensor_mesh(grid: Grid, strike_length: float | None = None) -> TensorMesh:
+    """The grid as a discretize ``TensorMesh`` in SimPEG's elevation coordinates.
+
+    Parameters
+    ----------
+    grid : jointinv.Grid
+    strike_length : float, optional
+        Without it, a 2D mesh in ``(x, elevation)``. With it, a 3D mesh in
+        ``(x, y, elevation)`` with one cell of this length [m] along y,
+        centred on ``y = 0``: a 2D section of finite strike for 3D
+        simulations. Either way the cells are :func:`grid_to_discretize_order`
+        of the grid's cells.
+
+    Returns
+    -------
+    discretize.TensorMesh
+    """
+    h_x, h_z = np.full(grid.nx, grid.dx), np.full(grid.nz, grid.dz)
+    if strike_length is None:
+        return TensorMesh([h_x, h_z], origin=(grid.x0, -grid.z_max))
+    strike_length = check_positive_float("strike_length", strike_length)
+    return TensorMesh([h_x, np.r_[strike_length], h_z],
+                      origin=(grid.x0, -strike_length / 2, -grid.z_max))
 
 
 def padded_mesh(grid: Grid, padding_cells: int = 10, padding_factor: float = 1.3) -> TensorMesh:
@@ -112,7 +138,7 @@ def _mesh_bounds(mesh) -> tuple[float, float, float, float]:
 def check_mesh_covers_grid(mesh, grid: Grid):
     """Require a 2D discretize Tensor/Tree mesh that covers the grid, top at the surface.
 
-    The 2.5D simulation puts the insulating ground surface on the mesh's top
+    A 2.5D DC simulation puts the insulating ground surface on the mesh's top
     boundary, so the top must be the grid's top (elevation ``-grid.z0``); the
     mesh must reach at least the grid's left, right and bottom edges.
 
