@@ -8,7 +8,12 @@ from simpeg import maps
 from simpeg.regularization import CrossGradient as SimpegCrossGradient
 
 from jointinv import Grid
-from jointinv.coupling import CrossGradient, JointTotalVariation, NormalizedCrossGradient
+from jointinv.coupling import (
+    Coupling,
+    CrossGradient,
+    JointTotalVariation,
+    NormalizedCrossGradient,
+)
 from jointinv.testing import gradient_check, random_like
 
 
@@ -101,3 +106,51 @@ def test_errors(grid, models):
         JointTotalVariation(("a", "b"), grid, scales={"c": 1.0})
     with pytest.raises(ValueError, match="CrossGradient needs models \\['b'\\]"):
         CrossGradient(("a", "b"), grid)({"a": models["a"]})
+
+
+def test_normalized_cross_gradient_and_joint_tv_by_hand():
+    """3 x 3 cells, m1 = a x and m2 = b z: the values worked out on paper.
+
+    Cell-centre gradients average the two face gradients (boundary faces are
+    zero), so edge cells see half the slope: |u| = s / sqrt(s^2 + eps^2 max^2)
+    gives f = 1 / (1 + eps^2) inside and 0.25 / (0.25 + eps^2) on the edges,
+    and |u1 x u2|^2 = f(column) f(row).
+    """
+    grid = Grid(nx=3, nz=3, dx=2.0, dz=1.0)
+    x = torch.as_tensor(grid.cell_centers_x)[None, :].expand(grid.shape)
+    z = torch.as_tensor(grid.cell_centers_z)[:, None].expand(grid.shape)
+    models = {"a": 7.0 * x, "b": -3.0 * z}
+    eps = 0.1
+    f = torch.tensor([0.25 / (0.25 + eps**2), 1 / (1 + eps**2), 0.25 / (0.25 + eps**2)],
+                     dtype=torch.float64)
+    expected = grid.dx * grid.dz * float(f.sum()) ** 2
+    value = NormalizedCrossGradient(("a", "b"), grid, eps=eps)(models)
+    assert float(value) == pytest.approx(expected, rel=1e-12)
+    # joint TV of m1 alone (m2 flat): averaged squared face gradients a^2 [1/2, 1, 1/2]
+    flat = {"a": models["a"], "b": torch.zeros(grid.shape, dtype=torch.float64)}
+    per_cell = torch.tensor([0.5, 1.0, 0.5], dtype=torch.float64) * 7.0**2
+    expected_tv = grid.dx * grid.dz * 3 * float(torch.sqrt(per_cell + 1e-6**2).sum())
+    assert float(JointTotalVariation(("a", "b"), grid)(flat)) == pytest.approx(expected_tv,
+                                                                              rel=1e-12)
+
+
+def test_coupling_objects_cover_every_model(grid, models):
+    three = {**models, "c": models["a"] ** 2}
+    pairs = Coupling("cross_gradient", weight=0.5).terms(three, grid, n_data_total=100)
+    assert [name for name, _, _ in pairs] == ["cross_gradient[a,b]", "cross_gradient[a,c]",
+                                             "cross_gradient[b,c]"]
+    area = grid.n_cells * grid.dx * grid.dz
+    assert all(weight == pytest.approx(0.5 * 100 / area) for _, weight, _ in pairs)
+    (name, _, term), = Coupling("joint_total_variation").terms(three, grid, n_data_total=100)
+    assert term.keys == ("a", "b", "c") and name == "joint_total_variation[a,b,c]"
+    with pytest.raises(ValueError, match=re.escape("keys must name exactly 2 models")):
+        NormalizedCrossGradient(("a", "b", "c"), grid)
+    with pytest.raises(ValueError, match=re.escape("coupling kind must be one of")):
+        Coupling("mutual_information")
+    with pytest.raises(ValueError, match=re.escape("coupling weight must be a finite number >= 0")):
+        Coupling(weight=-1.0)
+    with pytest.raises(TypeError, match=re.escape("coupling has unknown keys ['wieght']")):
+        Coupling.coerce({"kind": "cross_gradient", "wieght": 1.0})
+    # models of the wrong orientation are refused, not silently read
+    with pytest.raises(ValueError, match=re.escape("must have the grid shape (nz, nx) = (7, 9)")):
+        CrossGradient(("a", "b"), grid)({"a": models["a"].T, "b": models["b"].T})
