@@ -31,7 +31,7 @@ metrics, convergence curves and a shot-gather figure to ``--output``.
 
 Run::
 
-    python examples/fwi_conventional.py [--iterations 30] [--lr 30] [--noise] [--lowcut]
+    python examples/fwi_conventional.py [--iterations 30] [--lr 0.01] [--noise] [--lowcut]
 """
 
 import argparse
@@ -56,8 +56,9 @@ V_MIN, V_MAX = 1500.0, 4500.0  # m/s
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iterations", type=int, default=30, help="Adam iterations")
-    parser.add_argument("--lr", type=float, default=30.0,
-                        help="Adam learning rate [m/s per step]")
+    parser.add_argument("--lr", type=float, default=0.01,
+                        help="Adam learning rate, relative: cells move by about lr x the "
+                             "RMS starting velocity per step (0.01: about 30 m/s)")
     parser.add_argument("--beta", type=float, default=1e-4,
                         help="weight of the smoothness term (small: conventional FWI)")
     parser.add_argument("--noise", action="store_true", help="add noise sigma = f * sigma_0")
