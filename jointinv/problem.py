@@ -56,9 +56,11 @@ class InversionProblem:
     misfits : list of DataMisfit
         One per data set; their ``key`` names the model each one reads.
     regularizations : dict
-        ``{key: Term}``, the regularization of each model's inversion variable.
+        ``{name: Term}``: regularizations of the inversion variables, usually
+        one per model named after it; a joint one (e.g. joint total variation)
+        reads several models (its ``keys``).
     betas : dict
-        ``{key: float > 0}``, trade-off parameter of each regularization (1 if missing).
+        ``{name: float > 0}``, trade-off parameter of each regularization (1 if missing).
     couplings : list of (str, float, Term), optional
         Named, weighted coupling terms over several models' inversion variables.
     maps : dict, optional
@@ -75,19 +77,23 @@ class InversionProblem:
         self.misfits = misfits
         self.keys = tuple(dict.fromkeys(m.key for m in misfits))
         maps = dict(maps or {})
-        for name, mapping in (("regularizations", regularizations), ("betas", betas),
-                              ("maps", maps)):
-            unknown = sorted(set(mapping) - set(self.keys))
-            if unknown:
-                raise ValueError(
-                    f"{name} name models {unknown} that no data misfit reads; "
-                    f"models are {list(self.keys)}"
-                )
-        for key, term in regularizations.items():
+        unknown = sorted(set(maps) - set(self.keys))
+        if unknown:
+            raise ValueError(f"maps name models {unknown} that no data misfit reads; "
+                             f"models are {list(self.keys)}")
+        for name, term in regularizations.items():
             if not isinstance(term, Term):
                 raise TypeError(
-                    f"regularizations[{key!r}] must be a Term, got {type(term).__name__}"
+                    f"regularizations[{name!r}] must be a Term, got {type(term).__name__}"
                 )
+            missing = sorted(set(term.keys) - set(self.keys))
+            if missing:
+                raise ValueError(f"regularizations[{name!r}] reads models {missing} that no "
+                                 f"data misfit reads; models are {list(self.keys)}")
+        unknown = sorted(set(betas) - set(regularizations))
+        if unknown:
+            raise ValueError(f"betas name regularizations {unknown} that do not exist; "
+                             f"regularizations are {sorted(regularizations)}")
         for key, value in maps.items():
             if not isinstance(value, Map):
                 raise TypeError(f"maps[{key!r}] must be a jointinv.maps.Map, "
@@ -112,7 +118,8 @@ class InversionProblem:
 
     def model_parts(self, variables: dict) -> dict:
         """Regularization and coupling values (tensors): ``phi_m[key]``, ``coupling[name]``."""
-        values = {f"phi_m[{key}]": term(variables) for key, term in self.regularizations.items()}
+        values = {f"phi_m[{name}]": term(variables)
+                  for name, term in self.regularizations.items()}
         for name, _, term in self.couplings:
             values[f"coupling[{name}]"] = term(variables)
         return values
@@ -150,25 +157,37 @@ class InversionProblem:
         targets = self.targets()
         return all(misfit_values[key] <= targets[key] for key in targets)
 
+    def above_target(self, name: str, misfit_values: dict) -> bool:
+        """True when a data set that regularization ``name`` acts on is above its target."""
+        targets = self.targets()
+        return any(misfit_values[key] > targets[key] for key in self.regularizations[name].keys)
+
     def linearize(self, variables: dict) -> ProblemPoint:
         """The problem at ``variables``: one simulation per data set, reused for everything."""
         return ProblemPoint(self, variables)
 
     # -- Hessian pieces for beta estimation -------------------------------------------
     def regularization_hessian_operator(self, variables: dict) -> dict:
-        """``{key: v -> H_m v}`` for each model's regularization (beta = 1)."""
+        """``{name: v -> H_m v}`` per regularization (beta = 1), ``v`` a dict over its models."""
         ops = {}
-        for key, term in self.regularizations.items():
-            leaf = variables[key].detach().clone().requires_grad_(True)
+        for name, term in self.regularizations.items():
+            leaves = {k: variables[k].detach().clone().requires_grad_(True) for k in term.keys}
             with torch.enable_grad():
-                (grad,) = torch.autograd.grad(term({key: leaf}), leaf, create_graph=True)
+                grads = torch.autograd.grad(term(leaves), list(leaves.values()),
+                                            create_graph=True, allow_unused=True)
 
-            def apply(v, grad=grad, leaf=leaf):
+            def apply(v, grads=grads, leaves=leaves):
+                used = [(g, k) for g, k in zip(grads, leaves) if g is not None and g.requires_grad]
+                if not used:
+                    return {k: torch.zeros_like(v[k]) for k in leaves}
                 with torch.enable_grad():
-                    (hv,) = torch.autograd.grad((grad * v).sum(), leaf, retain_graph=True)
-                return hv.detach()
+                    dot = sum((g * v[k]).sum() for g, k in used)
+                    second = torch.autograd.grad(dot, list(leaves.values()), retain_graph=True,
+                                                 allow_unused=True)
+                return {k: (s.detach() if s is not None else torch.zeros_like(v[k]))
+                        for k, s in zip(leaves, second)}
 
-            ops[key] = apply
+            ops[name] = apply
         return ops
 
 

@@ -168,18 +168,19 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
             raise ValueError(f"solver 'gauss_newton' works on cell models; use solver='adam' "
                              f"or 'lbfgs' with {type(parameterization).__name__}")
     given = {k: b.setup.beta for k, b in built.items() if b.setup.beta is not None}
-    needs_eigenvalues = len(given) < len(keys) or (options.solver == "gauss_newton"
-                                                   and len(keys) > 1)
+    needs_eigenvalues = set(given) != set(problem.regularizations) or (
+        options.solver == "gauss_newton" and len(keys) > 1)
     start = {k: b.start for k, b in built.items()}
     point, eigenvalues = None, {}
     if needs_eigenvalues:
         point = problem.linearize(start)
         estimated = estimate_betas(point, options.beta0_ratio, eigenvalues=eigenvalues)
-    problem.betas = {k: given[k] if k in given else estimated[k] for k in keys}
+    problem.betas = {name: given[name] if name in given else estimated[name]
+                     for name in problem.regularizations}
     if options.solver == "gauss_newton":
         # the data Hessians of different physics differ by orders of magnitude in
         # their own units: scale each block by its largest data eigenvalue
-        preconditioner = ({k: 1.0 / eigenvalues[k][0] for k in keys} if len(keys) > 1
+        preconditioner = ({k: 1.0 / eigenvalues["data"][k] for k in keys} if len(keys) > 1
                           else None)
         final, history = gauss_newton_point(
             problem, start, max_iterations=options.max_iterations,

@@ -15,24 +15,28 @@ __all__ = ["estimate_betas"]
 
 def estimate_betas(point, ratio: float = 1.0, iterations: int = 4,
                    seed: int = 0, eigenvalues: dict | None = None) -> dict:
-    """``{key: beta0}`` for each regularized model, at a :class:`~jointinv.problem.ProblemPoint`.
+    """``{name: beta0}`` per regularization, at a :class:`~jointinv.problem.ProblemPoint`.
 
-    The data Hessian products reuse the point's simulations. If
-    ``eigenvalues`` is a dict, it receives ``{key: (lambda_d, lambda_m)}``.
+    The data Hessian products reuse the point's simulations. A regularization
+    over several models (a joint one) is balanced against the largest of their
+    data eigenvalues. If ``eigenvalues`` is a dict, it receives
+    ``{"data": {key: lambda_d}, "regularization": {name: lambda_m}}``.
     """
     models = point.variables
     data_ops = point.data_hessians()
-    reg_ops = point.problem.regularization_hessian_operator(models)
-    betas = {}
-    for key, reg_op in reg_ops.items():
-        lam_d = power_iteration(data_ops[key], models[key], iterations, seed)
-        lam_m = power_iteration(reg_op, models[key], iterations, seed)
-        if lam_m <= 0 or lam_d <= 0:
+    lam_d = {key: power_iteration(op, models[key], iterations, seed)
+             for key, op in data_ops.items()}
+    betas, lam_m = {}, {}
+    for name, reg_op in point.problem.regularization_hessian_operator(models).items():
+        keys = point.problem.regularizations[name].keys
+        lam_m[name] = power_iteration(reg_op, {k: models[k] for k in keys}, iterations, seed)
+        largest = max(lam_d[k] for k in keys)
+        if lam_m[name] <= 0 or largest <= 0:
             raise ValueError(
-                f"cannot estimate beta for {key!r}: largest eigenvalues of the data "
-                f"({lam_d:.3g}) and regularization ({lam_m:.3g}) Hessians must be > 0"
+                f"cannot estimate beta for {name!r}: largest eigenvalues of the data "
+                f"({largest:.3g}) and regularization ({lam_m[name]:.3g}) Hessians must be > 0"
             )
-        betas[key] = ratio * lam_d / lam_m
-        if eigenvalues is not None:
-            eigenvalues[key] = (lam_d, lam_m)
+        betas[name] = ratio * largest / lam_m[name]
+    if eigenvalues is not None:
+        eigenvalues.update({"data": lam_d, "regularization": lam_m})
     return betas

@@ -129,10 +129,9 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
             break
         point = trial_point
         if iteration % cooling_rate == 0:
-            targets = problem.targets()
-            for key in problem.betas:
-                if point.misfits[key] > targets[key]:
-                    problem.betas[key] /= cooling_factor
+            for name in problem.betas:
+                if problem.above_target(name, point.misfits):
+                    problem.betas[name] /= cooling_factor
         history.append(record(problem, iteration, point.parts(), point.phi(), start, step=t,
                               cg_iterations=cg_iterations))
         reporter.row(history[-1])

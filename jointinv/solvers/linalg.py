@@ -60,17 +60,25 @@ def conjugate_gradient(apply, rhs: dict, max_iterations: int = 20, tolerance: fl
     return x, iterations
 
 
-def power_iteration(apply, like: torch.Tensor, iterations: int = 4, seed: int = 0) -> float:
-    """Estimate the largest eigenvalue of a symmetric positive operator ``apply``."""
+def power_iteration(apply, like, iterations: int = 4, seed: int = 0) -> float:
+    """Estimate the largest eigenvalue of a symmetric positive operator ``apply``.
+
+    ``like`` is a tensor or a dict of tensors (a block vector); ``apply`` maps
+    vectors of that form to the same form.
+    """
     generator = torch.Generator(device="cpu").manual_seed(seed)
-    x = torch.randn(like.shape, generator=generator, dtype=torch.float64).to(like)
-    x = x / x.norm()
+    blocks = like if isinstance(like, dict) else {"": like}
+    x = {k: torch.randn(v.shape, generator=generator, dtype=torch.float64).to(v)
+         for k, v in blocks.items()}
+    as_input = (lambda d: d) if isinstance(like, dict) else (lambda d: d[""])
+    as_blocks = (lambda y: y) if isinstance(like, dict) else (lambda y: {"": y})
+    x = {k: v / dot(x, x) ** 0.5 for k, v in x.items()}
     value = 0.0
     for _ in range(iterations):
-        y = apply(x)
-        value = float((x * y).sum())
-        y_norm = float(y.norm())
+        y = as_blocks(apply(as_input(x)))
+        value = dot(x, y)
+        y_norm = dot(y, y) ** 0.5
         if y_norm == 0:
             return 0.0
-        x = y / y_norm
+        x = {k: v / y_norm for k, v in y.items()}
     return value
