@@ -184,8 +184,12 @@ class PhysicsSetup:
         self.map = get_map(self.operator.inversion_map if self.map is None else self.map)
         self.bounds = _check_bounds(self.bounds, self.initial_model)
 
-    def build(self, key: str) -> BuiltPhysics:
-        """The misfit, regularization, start and bounds of this physics under name ``key``."""
+    def build(self, key: str, smoothness: bool = True) -> BuiltPhysics:
+        """The misfit, regularization, start and bounds of this physics under name ``key``.
+
+        ``smoothness=False`` leaves the smoothness out of the regularization
+        (only the smallness stays): for a joint regularization that replaces it.
+        """
         misfit = DataMisfit(key, self.operator, self.data, chi_factor=self.chi_factor)
         start = self.map.inverse(self.initial_model)
         if not bool(torch.isfinite(start).all()):
@@ -193,7 +197,11 @@ class PhysicsSetup:
         reference = self.initial_model if self.reference_model is None else self.reference_model
         weights = (sensitivity_weights(misfit, self.initial_model, self.map.derivative(start))
                    if self.sensitivity_weighting else None)
+        alpha_x, alpha_z = (self.alpha_x, self.alpha_z) if smoothness else (0.0, 0.0)
+        if not smoothness and self.alpha_s == 0:
+            raise ValueError(f"setup {key!r}: a joint regularization keeps each model's "
+                             f"smallness only, so alpha_s must be > 0, got 0")
         regularization = tikhonov(key, self.operator.grid, self.map.inverse(reference),
-                                  self.alpha_s, self.alpha_x, self.alpha_z, cell_weights=weights)
+                                  self.alpha_s, alpha_x, alpha_z, cell_weights=weights)
         lower, upper = _variable_bounds(self.map, self.bounds, self.initial_model)
         return BuiltPhysics(key, self, misfit, regularization, self.map, start, lower, upper)

@@ -229,6 +229,10 @@ class ProblemPoint:
     def at_target(self) -> bool:
         return self.problem.at_target(self.misfits)
 
+    def reset_model_terms(self) -> None:
+        """Forget the regularization and coupling values (their terms were changed in place)."""
+        self._model_parts = None
+
     def _model_values(self):
         if self._model_parts is None:
             self._leaves = {k: m.clone().requires_grad_(True) for k, m in self.variables.items()}

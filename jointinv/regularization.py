@@ -70,7 +70,9 @@ class Smoothness(Term):
     """First-difference roughness along one axis, ``sum(w_f * ((h_min/h) dm)**2)``.
 
     ``axis="x"`` differences neighbouring columns, ``axis="z"`` neighbouring
-    rows. Face weights are the mean of the two cells' weights.
+    rows. Face weights are the mean of the two cells' weights, times
+    :attr:`face_weights` when set (``(nz, nx - 1)`` for x, ``(nz - 1, nx)``
+    for z; e.g. from :class:`jointinv.joint_regularization.StructureGuidance`).
     """
 
     def __init__(self, key: str, grid: Grid, axis: str, cell_weights=None):
@@ -80,14 +82,18 @@ class Smoothness(Term):
         spacing = grid.dx if axis == "x" else grid.dz
         self.scale = min(grid.dx, grid.dz) / spacing
         self.cell_weights = _as_weights(cell_weights, grid)
+        self.face_weights = None
 
-    def _difference(self, m):
+    def difference(self, m: torch.Tensor) -> torch.Tensor:
+        """Differences of neighbouring cells along the axis (the face values)."""
         return m[:, 1:] - m[:, :-1] if self.axis == "x" else m[1:, :] - m[:-1, :]
 
     def __call__(self, models):
         self._check_keys(models)
         m = models[self.key]
-        squared = (self.scale * self._difference(m)) ** 2
+        squared = (self.scale * self.difference(m)) ** 2
+        if self.face_weights is not None:
+            squared = self.face_weights.to(m) * squared
         if self.cell_weights is not None:
             w = self.cell_weights.to(m)
             face_weights = 0.5 * (w[:, 1:] + w[:, :-1]) if self.axis == "x" else \

@@ -19,7 +19,12 @@ from .problem import InversionProblem
 from .result import InversionResult
 from .solvers import OPTIMIZERS, estimate_betas, optimize
 from .solvers.gauss_newton import gauss_newton_point
-from .validation import check_choice, check_positive_float, check_positive_int
+from .validation import (
+    check_choice,
+    check_nonnegative_int,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = ["SOLVERS", "SolverOptions", "RunOutput", "run", "make_result", "check_common_grid"]
 
@@ -47,6 +52,11 @@ class SolverOptions:
     cooling_rate : int, >= 1
     cg_max_iterations : int, >= 1
         Conjugate-gradient iterations per Gauss-Newton step.
+    hold_iterations : int, >= 0
+        Gauss-Newton only: once every data set reaches its target, go on for
+        this many iterations minimising regularization and couplings with the
+        misfits held at their targets (see
+        :func:`jointinv.solvers.gauss_newton.hold_at_target`); 0 stops there.
     lr : float, optional
         First-order learning rate (see :func:`jointinv.solvers.optimize`).
     progress : bool
@@ -59,6 +69,7 @@ class SolverOptions:
     cooling_factor: float = 2.0
     cooling_rate: int = 1
     cg_max_iterations: int = 20
+    hold_iterations: int = 0
     lr: float | None = None
     progress: bool = True
 
@@ -72,6 +83,10 @@ class SolverOptions:
                              f"got {self.cooling_factor}")
         self.cooling_rate = check_positive_int("cooling_rate", self.cooling_rate)
         self.cg_max_iterations = check_positive_int("cg_max_iterations", self.cg_max_iterations)
+        self.hold_iterations = check_nonnegative_int("hold_iterations", self.hold_iterations)
+        if self.hold_iterations and self.solver != "gauss_newton":
+            raise ValueError(f"hold_iterations needs solver 'gauss_newton' (it rescales the "
+                             f"betas between iterations), got solver {self.solver!r}")
         if self.lr is not None:
             self.lr = check_positive_float("lr", self.lr)
         if not isinstance(self.progress, bool):
@@ -142,7 +157,7 @@ def _check_parameterization(parameterization, built: dict):
 
 
 def run(built: dict, options: SolverOptions, couplings=None, parameterization=None,
-        label: str = "") -> RunOutput:
+        regularizations: dict | None = None, updates=(), label: str = "") -> RunOutput:
     """Build the problem over ``built`` physics, estimate betas and run the solver.
 
     Parameters
@@ -154,14 +169,28 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
         Structural couplings over all models (pairwise where the kind is).
     parameterization : Parameterization, optional
         Produces every model (first-order solvers only); default: cells.
+    regularizations : dict, optional
+        Extra named regularizations over several models (a joint
+        regularization), each with its own beta.
+    updates : sequence, optional
+        Objects with ``start(variables)``, called at the starting models, and
+        ``update(variables)``, called with the current models before every
+        Gauss-Newton iteration (structure guidance, IRLS-style
+        continuation); the terms they change are re-evaluated.
     label : str
         Shown on the progress display.
     """
     terms = _coupling_terms(built, couplings)
     keys = list(built)
     problem = InversionProblem([b.misfit for b in built.values()],
-                               {k: b.regularization for k, b in built.items()}, {},
+                               {**{k: b.regularization for k, b in built.items()},
+                                **(regularizations or {})}, {},
                                couplings=terms, maps={k: b.map for k, b in built.items()})
+    updates = list(updates)
+    if updates and options.solver != "gauss_newton":
+        raise ValueError("structure guidance and joint total variation update their terms "
+                         f"between Gauss-Newton iterations; use solver 'gauss_newton', got "
+                         f"{options.solver!r}")
     if parameterization is not None:
         _check_parameterization(parameterization, built)
         if options.solver == "gauss_newton":
@@ -171,6 +200,8 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
     needs_eigenvalues = set(given) != set(problem.regularizations) or (
         options.solver == "gauss_newton" and len(keys) > 1)
     start = {k: b.start for k, b in built.items()}
+    for update in updates:
+        update.start(start)
     point, eigenvalues = None, {}
     if needs_eigenvalues:
         point = problem.linearize(start)
@@ -188,7 +219,10 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
             cg_max_iterations=options.cg_max_iterations,
             lower={k: b.lower for k, b in built.items()},
             upper={k: b.upper for k, b in built.items()},
-            block_preconditioner=preconditioner, progress=options.progress, start_point=point)
+            block_preconditioner=preconditioner, progress=options.progress, start_point=point,
+            hold_iterations=options.hold_iterations,
+            callback=None if not updates else (
+                lambda _, m, __: [update.update(m) for update in updates]))
         variables = final.variables
         properties = {k: problem.maps[k](variables[k]) for k in keys}
         # the final point simulated these models already

@@ -21,6 +21,7 @@ __all__ = [
     "check_choice",
     "check_seed",
     "as_model_tensor",
+    "check_nonnegative_int",
     "MODEL_DTYPES",
 ]
 
@@ -138,3 +139,12 @@ def as_model_tensor(name: str, value) -> torch.Tensor:
     if value.dtype not in MODEL_DTYPES:
         raise TypeError(f"{name} must be float32 or float64, got dtype {value.dtype}")
     return value
+
+
+def check_nonnegative_int(name: str, value) -> int:
+    """Return ``value`` as an int, requiring an integer >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= 0, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value}")
+    return int(value)

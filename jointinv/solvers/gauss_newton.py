@@ -41,9 +41,28 @@ def record(problem, iteration, parts, phi, start, **extra) -> dict:
     """One history row: every term, each beta, total objective, wall time [s]."""
     row = {"iteration": iteration, "phi": phi, **parts}
     row.update({f"beta[{key}]": beta for key, beta in problem.betas.items()})
+    row.update({f"lambda[{name}]": weight for name, weight, _ in problem.couplings})
     row.update(extra)
     row["time"] = time.perf_counter() - start
     return row
+
+
+def hold_at_target(problem, misfits: dict, limit: float = 2.0) -> None:
+    """Rescale betas and coupling weights so the next step brings each misfit to its target.
+
+    A data set below its target has room: the weights of the model terms that
+    act on it grow by ``target / phi_d`` (at most ``limit``); above target they
+    shrink. Each beta follows the data sets of its regularization, each
+    coupling weight the tightest data set.
+    """
+    targets = problem.targets()
+    factor = {k: min(max(targets[k] / max(misfits[k], 1e-300), 1.0 / limit), limit)
+              for k in targets}
+    for name, term in problem.regularizations.items():
+        problem.betas[name] *= min(factor[k] for k in term.keys)
+    tightest = min(factor.values())
+    problem.couplings = [(name, weight * tightest, term)
+                         for name, weight, term in problem.couplings]
 
 
 def gauss_newton(problem, models: dict, **options):
@@ -62,7 +81,7 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
                        max_backtracks: int = 10, lower: dict | None = None,
                        upper: dict | None = None, stop_at_target: bool = True,
                        block_preconditioner: dict | None = None, progress: bool = True,
-                       callback=None, start_point=None):
+                       callback=None, start_point=None, hold_iterations: int = 0):
     """Minimise ``problem``'s objective from ``models`` by inexact Gauss-Newton-CG.
 
     Each iteration solves ``H dm = -g`` with CG (``H`` the Gauss-Newton
@@ -77,6 +96,12 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
     projected Gauss-Newton method like SimPEG's ``ProjectedGNCG``: variables
     held on a bound by the gradient are frozen in the CG solve, and the line
     search runs along the projected path ``clamp(m + t dm)``.
+    With ``hold_iterations > 0`` the run does not stop when every data set
+    first reaches its target: it goes on for that many iterations minimising
+    the regularization and couplings while :func:`hold_at_target` rescales
+    betas and coupling weights to keep each misfit at its target (rows
+    marked ``phase: "hold"``), then stops at the target.
+
     ``block_preconditioner`` is passed to
     :func:`~jointinv.solvers.linalg.conjugate_gradient`; ``start_point`` is a
     :class:`~jointinv.problem.ProblemPoint` at ``models`` already computed
@@ -97,10 +122,14 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
                       cg_iterations=0)]
     reporter = IterationReporter(max_iterations, "Gauss-Newton", problem.targets(), progress)
     reason = f"reached max_iterations={max_iterations}"
+    held, holding = 0, False
     for iteration in range(1, max_iterations + 1):
         if stop_at_target and point.at_target():
-            reason = "every data set at its target misfit"
-            break
+            if held >= hold_iterations:
+                reason = "every data set at its target misfit" + (
+                    f" (held there for {held} iterations)" if held else "")
+                break
+            holding = True
         models, grad, phi = point.variables, point.gradient(), point.phi()
         full_hessian = point.hessian()
         free = _free_mask(models, grad, lower, upper)
@@ -128,18 +157,26 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
                       f"along the Gauss-Newton step)")
             break
         point = trial_point
-        if iteration % cooling_rate == 0:
+        phase = {}
+        if holding:
+            held += 1
+            hold_at_target(problem, point.misfits)
+            holding = held < hold_iterations
+            phase = {"phase": "hold"}
+        elif iteration % cooling_rate == 0:
             for name in problem.betas:
                 if problem.above_target(name, point.misfits):
                     problem.betas[name] /= cooling_factor
         history.append(record(problem, iteration, point.parts(), point.phi(), start, step=t,
-                              cg_iterations=cg_iterations))
+                              cg_iterations=cg_iterations, **phase))
         reporter.row(history[-1])
         if callback is not None:
             callback(iteration, point.variables, history[-1])
+            point.reset_model_terms()  # the callback may have changed them
     else:
         if stop_at_target and point.at_target():
-            reason = "every data set at its target misfit"
+            reason = "every data set at its target misfit" + (
+                f" (held there for {held} iterations)" if held else "")
     history[-1]["stopped"] = reason
     reporter.stop(reason)
     reporter.close()

@@ -27,10 +27,10 @@ def check_setups(setups, minimum: int = 1) -> dict:
     return setups
 
 
-def build_all(setups: dict, minimum: int = 1) -> dict:
-    """``{key: BuiltPhysics}`` after checking the setups."""
+def build_all(setups: dict, minimum: int = 1, smoothness: bool = True) -> dict:
+    """``{key: BuiltPhysics}`` after checking the setups (see :meth:`PhysicsSetup.build`)."""
     check_setups(setups, minimum)
-    return {key: setup.build(key) for key, setup in setups.items()}
+    return {key: setup.build(key, smoothness=smoothness) for key, setup in setups.items()}
 
 
 def strategy_option_names(function) -> tuple:

@@ -1,0 +1,98 @@
+"""Joint regularization, structure guidance and the coupling held at the target misfit."""
+
+import pytest
+import torch
+
+from jointinv import PhysicsOperator, PhysicsSetup
+from jointinv.coupling import NormalizedCrossGradient
+from jointinv.regularization import Smoothness
+from jointinv.strategies import run_strategy
+from jointinv.strategies.common import build_all
+from jointinv.joint_regularization import StructureGuidance
+
+
+class MatrixOperator(PhysicsOperator, property="value", units="1"):
+    """``d = G m`` for a given matrix ``G`` (n_data, n_cells)."""
+
+    def __init__(self, grid, matrix):
+        super().__init__(grid)
+        self.register_buffer("matrix", matrix)
+
+    @property
+    def n_data(self):
+        return self.matrix.shape[0]
+
+    def _forward(self, model):
+        return self.matrix.to(model) @ model.reshape(-1)
+
+
+@pytest.fixture
+def setups(small_grid, block_model):
+    """Physics 'a' sees every cell (noisy); physics 'b' only broad averages (blurred)."""
+    grid = small_grid
+    z = torch.as_tensor(grid.cell_centers_z)[:, None]
+    x = torch.as_tensor(grid.cell_centers_x)[None, :]
+    blurs = [torch.exp(-((x - cx) ** 2 + (z - cz) ** 2) / 18.0).reshape(-1)
+             for cx in torch.linspace(float(x.min()), float(x.max()), 6)
+             for cz in torch.linspace(float(z.min()), float(z.max()), 4)]
+    matrices = {"a": torch.eye(grid.n_cells, dtype=torch.float64),
+                "b": torch.stack(blurs).to(torch.float64)}
+    out = {}
+    for key, scale, floor in (("a", 1.0, 0.1), ("b", 300.0, 1.0)):
+        operator = MatrixOperator(grid, matrices[key])
+        true = scale * (1.0 + block_model)
+        data = operator.simulate(true, relative_error=0.0, noise_floor=floor * scale, seed=3)
+        out[key] = PhysicsSetup(operator, data, torch.full_like(true, 1.2 * scale),
+                                true_model=true)
+    return out
+
+
+def test_structure_guidance_relaxes_smoothness_at_the_other_models_edges(setups, block_model):
+    built = build_all(setups)
+    guidance = StructureGuidance(built, edge_contrast=0.05)
+    guidance.update({"a": 1.0 + block_model, "b": torch.full_like(block_model, 300.0)})
+    (x_term, z_term) = guidance.smoothness["b"]
+    assert isinstance(x_term, Smoothness) and x_term.axis == "x"
+    # faces across the block's sides in 'a' are relaxed for 'b', elsewhere untouched
+    edge = x_term.face_weights[4, 3]         # between columns 3 and 4, a block side
+    inside = x_term.face_weights[4, 5]
+    assert float(edge) == pytest.approx(max(1 / (1 + (0.5 / 0.05) ** 2), 0.01), rel=1e-6)
+    assert float(inside) == 1.0
+    # a flat other model leaves model 'a' smoothed everywhere
+    assert float(guidance.smoothness["a"][0].face_weights.min()) == 1.0
+
+
+def _rmse(result, setups, key):
+    return float((result.models[key] - setups[key].true_model).pow(2).mean().sqrt())
+
+
+@pytest.mark.parametrize("options", [
+    {"regularization": "joint_total_variation", "coupling": None},
+    {"edge_contrast": 0.05, "coupling": None},
+])
+def test_joint_regularizations_carry_structure_to_the_weak_physics(setups, options):
+    independent = run_strategy("independent", setups, progress=False, max_iterations=30)
+    joint = run_strategy("joint", setups, progress=False, max_iterations=30, hold_iterations=5,
+                         **options)
+    for key in ("a", "b"):
+        assert joint.misfit(key) <= 1.05 * setups[key].data.n_data
+    grid = setups["a"].operator.grid
+    ncg = NormalizedCrossGradient(("a", "b"), grid)
+    # structure shared, and the weakly resolved model closer to the truth
+    assert ncg.mean(joint.models) < ncg.mean(independent.models)
+    assert _rmse(joint, setups, "b") < _rmse(independent, setups, "b")
+
+
+def test_holding_the_target_keeps_misfits_there_and_lowers_the_coupling(setups):
+    stop = run_strategy("cross_gradient", setups, progress=False, max_iterations=40)
+    held = run_strategy("cross_gradient", setups, progress=False, max_iterations=40,
+                        hold_iterations=5)
+    rows = [row for row in held.history if row.get("phase") == "hold"]
+    assert len(rows) == 5
+    assert "held there for 5 iterations" in held.history[-1]["stopped"]
+    for key in ("a", "b"):
+        assert held.misfit(key) <= setups[key].data.n_data * 1.0001
+    name = "coupling[cross_gradient[a,b]]"
+    assert held.history[-1][name] < stop.history[-1][name]
+    with pytest.raises(ValueError, match="hold_iterations needs solver 'gauss_newton'"):
+        run_strategy("cross_gradient", setups, solver="adam", hold_iterations=2)
