@@ -12,7 +12,7 @@ import torch
 
 from .grid import Grid
 from .objective import Term, WeightedSum
-from .validation import check_nonnegative_float
+from .validation import check_grid, check_nonnegative_float
 
 __all__ = ["Smallness", "Smoothness", "tikhonov"]
 
@@ -46,6 +46,7 @@ class Smallness(Term):
     """
 
     def __init__(self, key: str, grid: Grid, reference=None, cell_weights=None):
+        check_grid("grid", grid)
         self.key, self.keys, self.grid = key, (key,), grid
         if reference is not None:
             reference = torch.as_tensor(reference).detach()
@@ -74,6 +75,7 @@ class Smoothness(Term):
     """
 
     def __init__(self, key: str, grid: Grid, axis: str, cell_weights=None):
+        check_grid("grid", grid)
         if axis not in ("x", "z"):
             raise ValueError(f"axis must be 'x' or 'z', got {axis!r}")
         self.key, self.keys, self.grid, self.axis = key, (key,), grid, axis

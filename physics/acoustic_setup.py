@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from jointinv.grid import Grid
+from jointinv.validation import check_grid
 
 from .acoustic_step import SECOND_DERIVATIVE, critical_courant_number
 
@@ -137,7 +138,7 @@ def snap_to_cells(grid: Grid, name: str, points) -> np.ndarray:
     outside the grid raise ``ValueError``: the PML lies outside the grid, so
     no source or receiver can sit in it.
     """
-    points = grid.check_inside(name, points)
+    points = check_grid("grid", grid).check_inside(name, points)
     ix = np.floor((points[:, 0] - grid.x0) / grid.dx).astype(np.int64)
     iz = np.floor((points[:, 1] - grid.z0) / grid.dz).astype(np.int64)
     return np.column_stack([np.clip(iz, 0, grid.nz - 1), np.clip(ix, 0, grid.nx - 1)])

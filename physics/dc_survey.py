@@ -19,7 +19,7 @@ from simpeg.electromagnetics.static.utils.static_utils import generate_dcip_sour
 
 from jointinv.grid import Grid
 from jointinv.simpeg.mesh import depth_to_elevation
-from jointinv.validation import check_choice, check_positive_float, check_positive_int
+from jointinv.validation import check_choice, check_grid, check_positive_float, check_positive_int
 
 __all__ = ["Quadrupoles", "surface_line", "LINE_ARRAYS", "DATA_TYPES"]
 
@@ -120,6 +120,7 @@ class Quadrupoles:
 
         The ground surface is the grid's top (depth ``grid.z0``).
         """
+        check_grid("grid", grid)
         electrodes = self.electrodes
         above = electrodes[:, 1] < grid.z0 - 1e-9 * grid.dz
         if above.any():

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from jointinv.grid import Grid
+from jointinv.validation import check_grid
 
 __all__ = [
     "FACE_TOLERANCE",
@@ -164,6 +165,7 @@ def straight_ray_lengths(grid: Grid, starts: np.ndarray, ends: np.ndarray) -> sp
     (larger z) or to the right (larger x) of the line, or, on the grid's last
     edge (``x_max`` or ``z_max``), in the cell inside the grid.
     """
+    check_grid("grid", grid)
     return _assemble(_lengths_block, grid, starts, ends, values_per_ray=grid.nx + grid.nz + 4)
 
 
@@ -197,4 +199,5 @@ def gaussian_ray_weights(grid: Grid, starts: np.ndarray, ends: np.ndarray) -> sp
     units and zero the weights below 0.1). There the rays are cross-hole and
     cross every column.
     """
+    check_grid("grid", grid)
     return _assemble(_gaussian_block, grid, starts, ends, values_per_ray=6 * grid.nx)

@@ -9,6 +9,7 @@ the velocity [m/s]; cell inversions work in slowness (``inversion_map =
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -17,11 +18,15 @@ import torch
 
 from jointinv.grid import Grid
 from jointinv.operator import PhysicsOperator
-from jointinv.validation import check_choice, check_positive_int
+from jointinv.validation import check_choice, check_grid, check_positive_int
 
 from .ray_paths import FACE_TOLERANCE, gaussian_ray_weights, straight_ray_lengths
 
-__all__ = ["StraightRayTomography", "KERNELS"]
+__all__ = ["StraightRayTomography", "KERNELS", "PLAUSIBLE_VELOCITY"]
+
+#: Velocities [m/s] outside this range draw a warning (air is 330 m/s, rocks
+#: below 1e4 m/s): a model in km/s or in slowness is the usual mistake.
+PLAUSIBLE_VELOCITY = (1.0, 1e5)
 
 #: Ray kernels by name: exact straight-ray lengths, or NFs-Inv's Gaussian band.
 KERNELS = {"exact": straight_ray_lengths, "gaussian": gaussian_ray_weights}
@@ -137,6 +142,12 @@ class StraightRayTomography(PhysicsOperator, property="velocity", units="m/s",
     TypeError
         If ``pairs`` is not an integer array.
 
+    Models are checked on each call: a velocity <= 0, or so small that
+    ``1 / velocity**2`` overflows in the model's dtype (below ``1e-154`` m/s
+    in float64, ``5e-20`` m/s in float32), raises ``ValueError``; one outside
+    :data:`PLAUSIBLE_VELOCITY` (1 to 1e5 m/s) warns once per operator ("is the
+    model in m/s?").
+
     Notes
     -----
     Forward: ``t = L (1 / v)``, ``v`` the velocity flattened in C order.
@@ -176,6 +187,7 @@ class StraightRayTomography(PhysicsOperator, property="velocity", units="m/s",
                 )
         self.matrix = KERNELS[kernel](grid, starts, ends)
         self._torch_matrices = {}
+        self._warned_velocity = False
 
     @classmethod
     def crosshole(cls, grid: Grid, n_sources: int, n_receivers: int, kernel: str = "exact"):
@@ -197,6 +209,7 @@ class StraightRayTomography(PhysicsOperator, property="velocity", units="m/s",
         StraightRayTomography
             Every source recorded at every receiver (``n_sources * n_receivers`` rays).
         """
+        check_grid("grid", grid)
         n_sources = check_positive_int("n_sources", n_sources)
         n_receivers = check_positive_int("n_receivers", n_receivers)
         first, last = grid.cell_centers_z[0], grid.cell_centers_z[-1]
@@ -212,9 +225,23 @@ class StraightRayTomography(PhysicsOperator, property="velocity", units="m/s",
         return self.matrix.shape[0]
 
     def _check_model_values(self, model: torch.Tensor) -> None:
-        smallest = float(model.min())
+        smallest, largest = float(model.min()), float(model.max())
         if smallest <= 0:
             raise ValueError(f"model (velocity) must be > 0 m/s everywhere, got {smallest}")
+        # the data are L / v and the Jacobian -L / v**2: both must be finite numbers
+        limit = 1.0 / math.sqrt(torch.finfo(model.dtype).max)
+        if smallest < limit:
+            raise ValueError(
+                f"model (velocity) must be >= {limit:.3g} m/s in {model.dtype} (below, 1 / "
+                f"velocity**2 overflows and travel times or gradients become inf), got "
+                f"minimum {smallest:.3g} m/s; is the model in m/s?")
+        low, high = PLAUSIBLE_VELOCITY
+        if not self._warned_velocity and (smallest < low or largest > high):
+            self._warned_velocity = True
+            warnings.warn(
+                f"model (velocity) spans [{smallest:.3g}, {largest:.3g}] m/s, outside the "
+                f"plausible [{low:g}, {high:g}] m/s; is the model in m/s (not km/s or "
+                f"slowness)?", UserWarning, stacklevel=4)
 
     def _matrices(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``L`` and ``L^T`` as torch CSR tensors on ``like``'s device and dtype."""

@@ -115,3 +115,14 @@ def test_data_converts_numpy_arrays():
     assert single.observed.dtype == single.standard_deviation.dtype == torch.float32
     with pytest.raises(TypeError, match=re.escape("predicted must be a torch.Tensor, got list")):
         data.chi_squared([1.0, 2.0, 3.0])
+
+
+def test_grid_arguments_refuse_other_types():
+    from jointinv.grid_operators import face_gradients
+    from jointinv.regularization import Smallness
+
+    message = "grid must be a jointinv.Grid (e.g. Grid(nx=40, nz=20, dx=5.0, dz=5.0)), got str"
+    with pytest.raises(TypeError, match=re.escape(message)):
+        face_gradients(torch.ones(4, 5), "5x4")
+    with pytest.raises(TypeError, match=re.escape(message)):
+        Smallness("m", "5x4")
