@@ -28,7 +28,13 @@ __all__ = [
     "as_data_tensor",
     "check_memory",
     "DEFAULT_MAX_MEMORY_GB",
+    "PLAUSIBLE_VELOCITY",
+    "warn_implausible_velocity",
 ]
+
+#: Velocities [m/s] outside this range draw a warning (air is 330 m/s, rocks
+#: stay below 1e4 m/s): a model in km/s or in slowness is the usual mistake.
+PLAUSIBLE_VELOCITY = (1.0, 1e5)
 
 #: Default ceiling [GiB] for the memory one call may allocate, checked before
 #: allocating (a 24 GiB machine shared by a few processes).
@@ -214,3 +220,16 @@ def check_memory(name: str, n_bytes: float, max_memory_gb: float, what: str,
     if needed > limit:
         raise ValueError(f"{name} makes {what} need about {needed:.3g} GiB, more than "
                          f"max_memory_gb = {limit:g} GiB{'; ' + hint if hint else ''}")
+
+
+def warn_implausible_velocity(name: str, smallest: float, largest: float) -> bool:
+    """Warn (and return True) if velocities leave :data:`PLAUSIBLE_VELOCITY` [m/s]."""
+    import warnings
+
+    low, high = PLAUSIBLE_VELOCITY
+    if low <= smallest and largest <= high:
+        return False
+    warnings.warn(f"{name} spans [{smallest:.3g}, {largest:.3g}] m/s, outside the plausible "
+                  f"[{low:g}, {high:g}] m/s; is the model in m/s (not km/s or slowness)?",
+                  UserWarning, stacklevel=5)
+    return True

@@ -6,7 +6,12 @@ import math
 
 import torch
 
-from .validation import check_positive_float, check_positive_int
+from .validation import (
+    DEFAULT_MAX_MEMORY_GB,
+    check_memory,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = ["ricker", "peak_frequency"]
 
@@ -23,7 +28,8 @@ def ricker(freq: float, nt: int, dt: float, peak_time: float | None = None,
     freq : float
         Peak (dominant) frequency [Hz], > 0.
     nt : int
-        Number of time samples, >= 1.
+        Number of time samples, >= 1 (at most about 2.7e8: the float64
+        evaluation must fit in 8 GiB).
     dt : float
         Sampling interval [s], > 0.
     peak_time : float, optional
@@ -48,6 +54,8 @@ def ricker(freq: float, nt: int, dt: float, peak_time: float | None = None,
     freq = check_positive_float("freq", freq)
     nt = check_positive_int("nt", nt)
     dt = check_positive_float("dt", dt)
+    check_memory("nt", 4 * nt * 8, DEFAULT_MAX_MEMORY_GB, f"the Ricker wavelet of nt = {nt} "
+                 f"samples (four float64 arrays)")
     if peak_time is None:
         peak_time = 1.5 / freq
     elif not math.isfinite(float(peak_time)):

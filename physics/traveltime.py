@@ -18,15 +18,16 @@ import torch
 
 from jointinv.grid import Grid
 from jointinv.operator import PhysicsOperator
-from jointinv.validation import check_choice, check_grid, check_positive_int
+from jointinv.validation import (
+    check_choice,
+    check_grid,
+    check_positive_int,
+    warn_implausible_velocity,
+)
 
 from .ray_paths import FACE_TOLERANCE, gaussian_ray_weights, straight_ray_lengths
 
-__all__ = ["StraightRayTomography", "KERNELS", "PLAUSIBLE_VELOCITY"]
-
-#: Velocities [m/s] outside this range draw a warning (air is 330 m/s, rocks
-#: below 1e4 m/s): a model in km/s or in slowness is the usual mistake.
-PLAUSIBLE_VELOCITY = (1.0, 1e5)
+__all__ = ["StraightRayTomography", "KERNELS"]
 
 #: Ray kernels by name: exact straight-ray lengths, or NFs-Inv's Gaussian band.
 KERNELS = {"exact": straight_ray_lengths, "gaussian": gaussian_ray_weights}
@@ -145,7 +146,7 @@ class StraightRayTomography(PhysicsOperator, property="velocity", units="m/s",
     Models are checked on each call: a velocity <= 0, or so small that
     ``1 / velocity**2`` overflows in the model's dtype (below ``1e-154`` m/s
     in float64, ``5e-20`` m/s in float32), raises ``ValueError``; one outside
-    :data:`PLAUSIBLE_VELOCITY` (1 to 1e5 m/s) warns once per operator ("is the
+    :data:`jointinv.validation.PLAUSIBLE_VELOCITY` (1 to 1e5 m/s) warns once per operator ("is the
     model in m/s?").
 
     Notes
@@ -235,13 +236,9 @@ class StraightRayTomography(PhysicsOperator, property="velocity", units="m/s",
                 f"model (velocity) must be >= {limit:.3g} m/s in {model.dtype} (below, 1 / "
                 f"velocity**2 overflows and travel times or gradients become inf), got "
                 f"minimum {smallest:.3g} m/s; is the model in m/s?")
-        low, high = PLAUSIBLE_VELOCITY
-        if not self._warned_velocity and (smallest < low or largest > high):
-            self._warned_velocity = True
-            warnings.warn(
-                f"model (velocity) spans [{smallest:.3g}, {largest:.3g}] m/s, outside the "
-                f"plausible [{low:g}, {high:g}] m/s; is the model in m/s (not km/s or "
-                f"slowness)?", UserWarning, stacklevel=4)
+        if not self._warned_velocity:
+            self._warned_velocity = warn_implausible_velocity("model (velocity)", smallest,
+                                                              largest)
 
     def _matrices(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``L`` and ``L^T`` as torch CSR tensors on ``like``'s device and dtype."""
