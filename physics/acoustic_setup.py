@@ -163,9 +163,9 @@ def check_propagation_size(*, n_shots: int, n_receivers: int, nt: int, dt: float
     if n_steps > max_time_steps:
         if ratio > 1:
             raise ValueError(f"dt = {dt:g} s needs {ratio} internal (CFL) steps per sample: "
-                             f"{n_steps:.3g} time steps for nt = {nt}, more than max_time_steps "
-                             f"= {max_time_steps:.3g}; use a dt near the stable step {dt / ratio:.3g}"
-                             f" s (or raise max_time_steps)")
+                             f"{n_steps:.3g} time steps for nt = {nt}, more than "
+                             f"max_time_steps = {max_time_steps:.3g}; use a dt near the stable "
+                             f"step {dt / ratio:.3g} s (or raise max_time_steps)")
         raise ValueError(f"nt = {nt} samples make {n_steps:.3g} time steps, more than "
                          f"max_time_steps = {max_time_steps:.3g}; use fewer samples (or raise "
                          f"max_time_steps)")
@@ -178,8 +178,9 @@ def check_propagation_size(*, n_shots: int, n_receivers: int, nt: int, dt: float
     values = n_shots * n_receivers * nt + 3.0 * n_shots * n_steps + 10.0 * cells + stored
     name = f"dt = {dt:g} s ({ratio} internal steps per sample)" if ratio > 1 else "nt"
     check_memory(name, values * _ITEMSIZE, max_memory_gb,
-                 f"the propagation (nt = {nt} samples, {n_shots} shot(s), {n_receivers} receiver(s), "
-                 f"padded grid {padded_shape[0]} x {padded_shape[1]}, gradient={gradient!r})",
+                 f"the propagation (nt = {nt} samples, {n_shots} shot(s), "
+                 f"{n_receivers} receiver(s), padded grid {padded_shape[0]} x "
+                 f"{padded_shape[1]}, gradient={gradient!r})",
                  hint="use fewer samples, shots or cells, or pass a larger max_memory_gb")
 
 
