@@ -102,7 +102,8 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         Default: a Ricker wavelet of peak frequency ``frequency`` (peak at
         ``1.5 / frequency``), see :func:`jointinv.wavelets.ricker`.
     frequency : float, optional
-        Dominant frequency [Hz]: required without ``wavelet``; otherwise
+        Dominant frequency [Hz], at most the Nyquist frequency ``1 / (2 dt)``:
+        required without ``wavelet``; otherwise
         read from the wavelet's spectrum. Tunes the PML and the sampling
         warning (below 6 cells per wavelength).
     accuracy : {2, 4, 6, 8}, default 4
@@ -205,26 +206,28 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         self.source_cells = snap_to_cells(grid, "sources", sources)
         self.receiver_cells = snap_to_cells(grid, "receivers", receivers)
         n_shots = len(self.source_cells)
-        self._check_size(1)  # a lower bound, before the wavelet is allocated
+        # before the wavelet is allocated: exact with max_velocity, else a lower bound
+        self._check_size(1 if self.max_velocity is None else stable_step_ratio(
+            self.dt, self.spacing, self.max_velocity, self.accuracy))
+        if frequency is not None:
+            frequency = check_real_range("frequency", frequency, 1e-12, 0.5 / self.dt,
+                                         "Hz (the Nyquist frequency of dt)")
         if wavelet is None:
             if frequency is None:
                 raise ValueError("give either wavelet (a tensor (nt,) or (n_shots, nt)) or "
                                  "frequency [Hz] for the built-in Ricker wavelet, got neither")
-            wavelet = ricker(check_positive_float("frequency", frequency), self.nt, self.dt,
-                             dtype=torch.float64)
+            wavelet = ricker(frequency, self.nt, self.dt, dtype=torch.float64)
         amplitudes = check_source_amplitudes(wavelet, n_shots, self.nt).detach()
         if frequency is None:
             self.frequency = peak_frequency(amplitudes, self.dt)
         else:
-            self.frequency = check_positive_float("frequency", frequency)
+            self.frequency = frequency
         self.register_buffer("source_amplitudes", amplitudes.to(torch.float64).clone())
         if engine == "deepwave":
             from .acoustic_deepwave import require_deepwave
             require_deepwave(free_surface)
         self.step_ratio = None
         if self.max_velocity is not None:
-            self._check_size(stable_step_ratio(self.dt, self.spacing, self.max_velocity,
-                                               self.accuracy))
             self.step_ratio = cfl_step_ratio(self.dt, self.spacing, self.max_velocity,
                                              self.accuracy)
         self._plan_cache = {}

@@ -345,7 +345,9 @@ def test_huge_dt_or_nt_is_refused_before_any_work():
             "dt = 10000 s needs 5545269 internal (CFL) steps per sample: 3.88e+08 time steps "
             "for nt = 70, more than max_time_steps = 1e+06")):
         tiny_operator(dt=1e4)
-    lazy = tiny_operator(dt=1e4, max_velocity=None)  # the step count is known at the call
+    # without max_velocity the step count is known at the call
+    lazy = tiny_operator(dt=1e4, max_velocity=None, frequency=None,
+                         wavelet=ricker(25.0, 70, 1.2e-3))
     with pytest.raises(ValueError, match=re.escape("dt = 10000 s needs 5237198 internal")):
         lazy(smooth_model(GRID))
     with pytest.raises(ValueError, match=re.escape(
@@ -366,3 +368,18 @@ def test_ricker_refuses_a_wavelet_larger_than_memory():
                                                    "need about 298 GiB, more than max_memory_gb "
                                                    "= 8 GiB")):
         ricker(10.0, 10**10, 1e-3)
+
+
+def test_wavelet_helpers_refuse_what_they_cannot_use():
+    with pytest.raises(ValueError, match=re.escape(
+            "freq must be at most the Nyquist frequency 1 / (2 dt) = 500 Hz for dt = 0.001 s, "
+            "got 1e+300 Hz")):
+        ricker(1e300, 10, 1e-3)
+    assert torch.isfinite(ricker(10.0, 10, 1e-3, peak_time=1e300)).all()
+    with pytest.raises(ValueError, match=re.escape("wavelet must not be zero everywhere (it has "
+                                                   "no peak frequency), got all zeros")):
+        peak_frequency(torch.zeros(50), 1e-3)
+    with pytest.raises(ValueError, match=re.escape(
+            "frequency must be a finite number in [1e-12, 416.667] Hz (the Nyquist frequency "
+            "of dt), got 1000.0")):
+        tiny_operator(frequency=1000.0)
