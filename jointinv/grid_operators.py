@@ -11,8 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .grid import Grid
-from .validation import check_grid
+from .grid import Grid, check_grid
 
 __all__ = ["face_gradients", "average_faces_to_cells", "cell_gradient"]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import torch
 
-from .grid import Grid
+from .grid import Grid, check_grid
 from .objective import Term, WeightedSum
-from .validation import check_grid, check_nonnegative_float
+from .validation import check_nonnegative_float
 
 __all__ = ["Smallness", "Smoothness", "tikhonov"]
 

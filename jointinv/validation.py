@@ -22,7 +22,6 @@ __all__ = [
     "check_seed",
     "as_model_tensor",
     "MODEL_DTYPES",
-    "check_grid",
     "check_real_range",
     "check_int_range",
     "as_data_tensor",
@@ -158,16 +157,6 @@ def as_model_tensor(name: str, value) -> torch.Tensor:
     if value.dtype not in MODEL_DTYPES:
         raise TypeError(f"{name} must be float32 or float64, got dtype {value.dtype}")
     return value
-
-
-def check_grid(name: str, grid):
-    """Require a :class:`jointinv.Grid` (not a string such as ``"5x4"`` or a tuple)."""
-    from .grid import Grid  # grid.py imports this module
-
-    if not isinstance(grid, Grid):
-        raise TypeError(f"{name} must be a jointinv.Grid (e.g. Grid(nx=40, nz=20, dx=5.0, "
-                        f"dz=5.0)), got {type(grid).__name__}")
-    return grid
 
 
 def check_real_range(name: str, value, low: float, high: float, units: str = "") -> float:

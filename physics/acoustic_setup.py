@@ -15,8 +15,8 @@ import warnings
 import numpy as np
 import torch
 
-from jointinv.grid import Grid
-from jointinv.validation import check_grid, check_memory
+from jointinv.grid import Grid, check_grid
+from jointinv.validation import check_memory
 
 from .acoustic_step import SECOND_DERIVATIVE, critical_courant_number
 

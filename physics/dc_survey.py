@@ -17,11 +17,10 @@ import numpy as np
 from simpeg.electromagnetics.static import resistivity as dc
 from simpeg.electromagnetics.static.utils.static_utils import generate_dcip_sources_line
 
-from jointinv.grid import Grid
+from jointinv.grid import Grid, check_grid
 from jointinv.simpeg.mesh import depth_to_elevation
 from jointinv.validation import (
     check_choice,
-    check_grid,
     check_points,
     check_positive_float,
     check_positive_int,

@@ -16,8 +16,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from jointinv.grid import Grid
-from jointinv.validation import check_grid
+from jointinv.grid import Grid, check_grid
 
 __all__ = [
     "FACE_TOLERANCE",

@@ -16,11 +16,10 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from jointinv.grid import Grid
+from jointinv.grid import Grid, check_grid
 from jointinv.operator import PhysicsOperator
 from jointinv.validation import (
     check_choice,
-    check_grid,
     check_positive_int,
     warn_implausible_velocity,
 )

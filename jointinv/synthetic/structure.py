@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..grid import Grid
-from ..validation import check_grid, check_nonnegative_float, check_positive_float
+from ..grid import Grid, check_grid
+from ..validation import check_nonnegative_float, check_positive_float
 
 __all__ = ["Fault", "Fold", "layer_units", "water_mask"]
 

@@ -121,7 +121,7 @@ def test_grid_arguments_refuse_other_types():
     from jointinv.grid_operators import face_gradients
     from jointinv.regularization import Smallness
 
-    message = "grid must be a jointinv.Grid (e.g. Grid(nx=40, nz=20, dx=5.0, dz=5.0)), got str"
+    message = "grid must be a jointinv.Grid, got str"
     with pytest.raises(TypeError, match=re.escape(message)):
         face_gradients(torch.ones(4, 5), "5x4")
     with pytest.raises(TypeError, match=re.escape(message)):

@@ -338,8 +338,7 @@ def test_model_errors(case):
 
 
 def test_crosshole_refuses_a_string_grid():
-    with pytest.raises(TypeError, match=re.escape("grid must be a jointinv.Grid (e.g. Grid(nx=40, "
-                                                  "nz=20, dx=5.0, dz=5.0)), got str")):
+    with pytest.raises(TypeError, match=re.escape("grid must be a jointinv.Grid, got str")):
         StraightRayTomography.crosshole("5x4", 3, 3)
 
 
