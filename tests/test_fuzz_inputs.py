@@ -341,28 +341,34 @@ misfit_calls = calls("waveform misfit", _misfit, {
                  st.sampled_from([torch.ones(2, 3, 9), torch.full((2, 3, 10), INF), "obs"])),
 })
 
+
+_VALIDATORS = {
+    "positive_float": validation.check_positive_float,
+    "positive_int": validation.check_positive_int,
+    "nonnegative_float": validation.check_nonnegative_float,
+    "seed": validation.check_seed,
+    "points": validation.check_points,
+    "model": validation.as_model_tensor,
+    "choice": lambda name, value: validation.check_choice(name, value, ("a", "b")),
+}
+if hasattr(validation, "check_real_range"):  # added with this suite
+    _VALIDATORS.update({
+        "real_range": lambda name, value: validation.check_real_range(name, value, -1.0, 1.0),
+        "int_range": lambda name, value: validation.check_int_range(name, value, 0, 9),
+        "data": validation.as_data_tensor,
+    })
+
+
 def _validator(kind, value):
-    name = "alpha"
-    if kind == "positive_float":
-        return validation.check_positive_float(name, value)
-    if kind == "positive_int":
-        return validation.check_positive_int(name, value)
-    if kind == "nonnegative_float":
-        return validation.check_nonnegative_float(name, value)
-    if kind == "seed":
-        return validation.check_seed(name, value)
-    if kind == "points":
-        return validation.check_points(name, value)
-    if kind == "model":
-        return validation.as_model_tensor(name, value)
-    return validation.check_choice(name, value, ("a", "b"))
+    return _VALIDATORS[kind]("alpha", value)
 
 
 _GOOD_VALUES = {
     "positive_float": st.floats(1e-300, 1e300), "positive_int": st.integers(1, 10**6),
     "nonnegative_float": st.floats(0.0, 1e300), "seed": st.integers(0, 2**62),
     "points": points(10.0, 10.0), "model": st.just(np.ones((3, 4))),
-    "choice": st.sampled_from(["a", "b"]),
+    "choice": st.sampled_from(["a", "b"]), "real_range": st.floats(-1.0, 1.0),
+    "int_range": st.integers(0, 9), "data": st.lists(reals, min_size=1).map(np.array),
 }
 _BAD_VALUES = {
     "positive_float": st.sampled_from([0.0, -1.0, NAN, INF, "1.0", None]),
@@ -372,8 +378,11 @@ _BAD_VALUES = {
     "model": st.sampled_from(["m", [[1.0], [1.0, 2.0]], np.ones(3, dtype=complex),
                               torch.ones(3, dtype=torch.float16), None]),
     "choice": st.sampled_from(["c", 1, None]),
+    "real_range": st.sampled_from([1.5, NAN, -INF, "0", None]),
+    "int_range": st.sampled_from([10, -1, 2.0, "3"]),
+    "data": st.sampled_from([np.zeros(0), [NAN], "d", None, np.ones(2, dtype=complex)]),
 }
-validation_calls = st.sampled_from(sorted(_GOOD_VALUES)).flatmap(
+validation_calls = st.sampled_from(sorted(_VALIDATORS)).flatmap(
     lambda kind: st.one_of(
         _GOOD_VALUES[kind].map(lambda v: Case("validation", _validator,
                                               {"kind": kind, "value": v}, None)),
