@@ -279,6 +279,43 @@ from_electrodes_calls = calls("from_electrodes", _from_electrodes, {
 })
 
 
+_CORRUPTIONS = {
+    "drop a data row": lambda lines: lines[:-2] + lines[-1:],
+    "a word for a number": lambda lines: lines[:3] + ["x 0.0"] + lines[4:],
+    "electrode number too large": lambda lines: lines[:-2] + ["1 2 3 99 100.0"] + lines[-1:],
+    "no column line": lambda lines: lines[:1] + lines[2:],
+    "empty file": lambda lines: [],
+    "negative count": lambda lines: ["-3"] + lines[1:],
+}
+
+
+def _unified_file(positions, corruption):
+    """Write a survey in pyGIMLi's format, corrupt it (or not), read it back."""
+    import tempfile
+    from pathlib import Path
+
+    from physics.dc_files import read_unified, write_unified
+
+    survey = dc_survey.from_electrodes(positions, "dipole-dipole", n_max=2)
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_unified(Path(folder) / "line.ohm", survey, {"rhoa": 100.0})
+        if corruption is not None:
+            lines = path.read_text().splitlines()
+            path.write_text("\n".join(_CORRUPTIONS[corruption](lines)) + "\n")
+        back, columns = read_unified(path)
+    return back.geometric_factor(), columns["rhoa"]
+
+
+unified_file_calls = st.integers(6, 12).flatmap(_uneven_line).flatmap(
+    lambda positions: st.one_of(
+        st.just(Case("unified file", _unified_file, {"positions": positions,
+                                                     "corruption": None}, None)),
+        st.sampled_from(sorted(_CORRUPTIONS)).map(
+            lambda corruption: Case("unified file", _unified_file,
+                                    {"positions": positions, "corruption": corruption},
+                                    "path"))))
+
+
 def _dc(**kwargs):
     model = kwargs.pop("model")
     grid = Grid(nx=12, nz=4, dx=10.0, dz=10.0, x0=-60.0)
@@ -393,7 +430,7 @@ AREAS = [grid_calls, grid_argument_calls, data_calls(), from_clean_calls, travel
          acoustic_calls, acoustic_wavelet_calls, surface_line_calls(), quadrupole_calls,
          dc_calls, ricker_calls, peak_calls, misfit_calls, validation_calls]
 if hasattr(dc_survey, "from_electrodes"):  # lets the suite run on code from before it, too
-    AREAS.insert(9, from_electrodes_calls)
+    AREAS[9:9] = [from_electrodes_calls, unified_file_calls]
 
 
 
