@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import torch
 
-from .validation import check_finite_tensor, check_nonnegative_float
+from .validation import as_data_tensor, check_nonnegative_float, check_seed
 
 __all__ = ["Data", "gaussian_noise"]
+
+
+def _same_shape(name: str, value: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
+    if value.shape != observed.shape:
+        raise ValueError(f"{name} must have the shape of observed {tuple(observed.shape)}, "
+                         f"got {tuple(value.shape)}")
+    return value.to(observed)
 
 
 def gaussian_noise(like: torch.Tensor, standard_deviation, seed: int) -> torch.Tensor:
@@ -15,7 +22,7 @@ def gaussian_noise(like: torch.Tensor, standard_deviation, seed: int) -> torch.T
     Drawn on the CPU with its own generator (so the same seed gives the same
     noise on every device), then moved to ``like``'s device and dtype.
     """
-    generator = torch.Generator(device="cpu").manual_seed(int(seed))
+    generator = torch.Generator(device="cpu").manual_seed(check_seed("seed", seed))
     noise = torch.randn(like.shape, generator=generator, dtype=torch.float64)
     noise = noise.to(device=like.device, dtype=like.dtype)
     return noise * standard_deviation
@@ -26,18 +33,32 @@ class Data:
 
     Parameters
     ----------
-    observed : torch.Tensor
+    observed : torch.Tensor or numpy.ndarray
         Observed values in the operator's natural data shape (a vector for
-        travel times and DC, ``(shot, receiver, time)`` for waveforms).
-    standard_deviation : torch.Tensor, optional
-        Uncertainty of each datum, same shape as ``observed``. If omitted it is
-        ``relative_error * |observed| + noise_floor``.
+        travel times and DC, ``(shot, receiver, time)`` for waveforms), at
+        least one value, all finite. A tensor keeps its dtype (float32 or
+        float64) and device; a NumPy array or list becomes a CPU tensor,
+        float64 unless the array is float32 (integers become float64).
+    standard_deviation : torch.Tensor, numpy.ndarray or float, optional
+        Uncertainty of each datum, in data units: a scalar or the shape of
+        ``observed``; finite and > 0 (and not subnormal) everywhere. Cast to
+        ``observed``'s dtype and device. If omitted it is
+        ``relative_error * |clean or observed| + noise_floor``.
     relative_error : float, default 0
-        Relative part of the uncertainty (0.05 means 5 %).
+        Relative part of the uncertainty (0.05 means 5 %), >= 0.
     noise_floor : float, default 0
-        Absolute part of the uncertainty, in data units.
-    clean : torch.Tensor, optional
-        Noise-free values when known (synthetic studies).
+        Absolute part of the uncertainty, in data units, >= 0.
+    clean : torch.Tensor or numpy.ndarray, optional
+        Noise-free values when known (synthetic studies): the shape of
+        ``observed``, finite; cast to ``observed``'s dtype and device.
+
+    Raises
+    ------
+    TypeError
+        If an array is not numeric (or is float16/complex) or a number is not real.
+    ValueError
+        If ``observed`` is empty, a value is NaN or inf, a shape differs from
+        ``observed``'s, or a standard deviation is not finite and > 0.
 
     Notes
     -----
@@ -47,28 +68,36 @@ class Data:
 
     def __init__(self, observed, standard_deviation=None, relative_error=0.0,
                  noise_floor=0.0, clean=None):
-        observed = check_finite_tensor("observed", torch.as_tensor(observed)).detach()
+        observed = as_data_tensor("observed", observed)
         relative_error = check_nonnegative_float("relative_error", relative_error)
         noise_floor = check_nonnegative_float("noise_floor", noise_floor)
+        if clean is not None:
+            clean = _same_shape("clean", as_data_tensor("clean", clean), observed)
         if standard_deviation is None:
-            reference = observed if clean is None else torch.as_tensor(clean).to(observed)
+            reference = observed if clean is None else clean
             standard_deviation = relative_error * reference.abs() + noise_floor
-        standard_deviation = torch.as_tensor(standard_deviation).to(observed)
+            if not bool(torch.isfinite(standard_deviation).all()):
+                raise ValueError(
+                    f"standard_deviation = relative_error * |data| + noise_floor overflows "
+                    f"(relative_error={relative_error}, noise_floor={noise_floor}); "
+                    f"got inf for some data")
+        else:
+            standard_deviation = as_data_tensor("standard_deviation", standard_deviation)
+        standard_deviation = standard_deviation.to(observed)
         if standard_deviation.ndim == 0:
             standard_deviation = standard_deviation.expand_as(observed).clone()
-        if standard_deviation.shape != observed.shape:
+        standard_deviation = _same_shape("standard_deviation", standard_deviation, observed)
+        tiny = torch.finfo(observed.dtype).tiny
+        if not bool((standard_deviation >= tiny).all()):
+            smallest = float(standard_deviation.min())
             raise ValueError(
-                f"standard_deviation must have the shape of observed {tuple(observed.shape)}, "
-                f"got {tuple(standard_deviation.shape)}"
-            )
-        if not bool((standard_deviation > 0).all()):
-            raise ValueError(
-                "standard_deviation must be > 0 for every datum; give a noise_floor > 0 "
-                "or a relative_error > 0 with non-zero data"
+                f"standard_deviation must be > 0 for every datum (at least {tiny:.3g}, the "
+                f"smallest normal {observed.dtype} number), got minimum {smallest:.3g}; give "
+                f"a noise_floor > 0 or a relative_error > 0 with non-zero data"
             )
         self.observed = observed
         self.standard_deviation = standard_deviation.detach()
-        self.clean = None if clean is None else torch.as_tensor(clean).to(observed).detach()
+        self.clean = clean
         self.relative_error = relative_error
         self.noise_floor = noise_floor
 
@@ -78,9 +107,10 @@ class Data:
 
         ``standard_deviation = relative_error * |clean| + noise_floor`` and the
         observed data are ``clean + N(0, standard_deviation**2)`` drawn with
-        ``seed`` (unless ``add_noise`` is false).
+        ``seed`` (unless ``add_noise`` is false). ``clean`` is converted as
+        ``observed`` is in :class:`Data`.
         """
-        clean = check_finite_tensor("clean", torch.as_tensor(clean)).detach()
+        clean = as_data_tensor("clean", clean)
         relative_error = check_nonnegative_float("relative_error", relative_error)
         noise_floor = check_nonnegative_float("noise_floor", noise_floor)
         std = relative_error * clean.abs() + noise_floor
@@ -107,6 +137,8 @@ class Data:
 
     def chi_squared(self, predicted: torch.Tensor) -> torch.Tensor:
         """``sum(((predicted - observed) / standard_deviation)**2)``."""
+        if not isinstance(predicted, torch.Tensor):
+            raise TypeError(f"predicted must be a torch.Tensor, got {type(predicted).__name__}")
         if tuple(predicted.shape) != self.shape:
             raise ValueError(
                 f"predicted must have the data shape {self.shape}, got {tuple(predicted.shape)}"

@@ -6,9 +6,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import check_points, check_positive_float, check_positive_int
+from .validation import check_points, check_positive_int, check_real_range
 
-__all__ = ["Grid", "check_grid"]
+__all__ = ["Grid", "check_grid", "MAX_CELLS", "CELL_SIZE_RANGE", "MAX_ORIGIN"]
+
+#: Largest number of cells ``nx * nz``: one float64 model is then 8 GB, a
+#: third of a 24 GiB machine, and every physics keeps several such arrays.
+MAX_CELLS = 10**9
+#: Allowed cell sizes ``dx, dz`` [m]: a micrometre (laboratory ultrasonics is
+#: coarser) to a thousand kilometres; outside, ``1 / dx**2`` in the wave
+#: stencils or the grid's extent stops being a well-scaled float.
+CELL_SIZE_RANGE = (1e-6, 1e6)
+#: Largest ``|x0|``, ``|z0|`` [m]: projected coordinates (UTM northings are
+#: ~1e7 m) fit; beyond, cell centres lose their digits in float64.
+MAX_ORIGIN = 1e9
 
 
 @dataclass(frozen=True)
@@ -23,9 +34,17 @@ class Grid:
     nx, nz : int
         Number of cells along x (horizontal) and z (depth).
     dx, dz : float
-        Cell sizes [m], > 0.
+        Cell sizes [m], in :data:`CELL_SIZE_RANGE` ``[1e-6, 1e6]``.
     x0, z0 : float, default 0
-        Coordinates [m] of the top-left corner of the grid.
+        Coordinates [m] of the top-left corner of the grid, ``|x0|, |z0| <= 1e9``.
+
+    Raises
+    ------
+    TypeError
+        If a size is not an integer or a length not a real number.
+    ValueError
+        If ``nx`` or ``nz`` < 1, ``nx * nz`` exceeds :data:`MAX_CELLS`
+        (``1e9``), or a length is not finite or out of its range.
 
     Examples
     --------
@@ -44,15 +63,17 @@ class Grid:
     z0: float = 0.0
 
     def __init__(self, *, nx, nz, dx, dz, x0=0.0, z0=0.0):
-        object.__setattr__(self, "nx", check_positive_int("nx", nx))
-        object.__setattr__(self, "nz", check_positive_int("nz", nz))
-        object.__setattr__(self, "dx", check_positive_float("dx", dx))
-        object.__setattr__(self, "dz", check_positive_float("dz", dz))
+        nx, nz = check_positive_int("nx", nx), check_positive_int("nz", nz)
+        if nx * nz > MAX_CELLS:
+            raise ValueError(f"nx * nz must be at most {MAX_CELLS:.0e} cells (one float64 "
+                             f"model is then 8 GB), got nx * nz = {nx} * {nz} = {nx * nz:.3g}")
+        object.__setattr__(self, "nx", nx)
+        object.__setattr__(self, "nz", nz)
+        for name, value in (("dx", dx), ("dz", dz)):
+            object.__setattr__(self, name, check_real_range(name, value, *CELL_SIZE_RANGE, "m"))
         for name, value in (("x0", x0), ("z0", z0)):
-            if not np.isfinite(float(value)):
-                raise ValueError(f"{name} must be finite, got {value}")
-        object.__setattr__(self, "x0", float(x0))
-        object.__setattr__(self, "z0", float(z0))
+            object.__setattr__(self, name,
+                               check_real_range(name, value, -MAX_ORIGIN, MAX_ORIGIN, "m"))
 
     @property
     def shape(self) -> tuple[int, int]:

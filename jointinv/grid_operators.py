@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .grid import Grid
+from .grid import Grid, check_grid
 
 __all__ = ["face_gradients", "average_faces_to_cells", "cell_gradient"]
 
@@ -22,6 +22,7 @@ def face_gradients(model: torch.Tensor, grid: Grid) -> tuple[torch.Tensor, torch
     Boundary faces are zero, as discretize's ``cell_gradient`` with its
     default Neumann boundary condition.
     """
+    check_grid("grid", grid)
     gx = (model[..., :, 1:] - model[..., :, :-1]) / grid.dx
     gz = (model[..., 1:, :] - model[..., :-1, :]) / grid.dz
     return F.pad(gx, (1, 1)), F.pad(gz, (0, 0, 1, 1))

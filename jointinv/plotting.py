@@ -1,4 +1,4 @@
-"""Figures of models and convergence histories.
+"""Figures of models, convergence histories and data fits.
 
 ``plot_*`` functions write a figure to a file and return its path; the
 ``*_figure`` functions build the same figure and return it (for notebooks or
@@ -8,12 +8,14 @@ and the code runs on headless machines whatever the configured backend.
 
 Models are ``(nz, nx)`` arrays on a :class:`~jointinv.grid.Grid`; they are
 drawn with x [m] to the right and depth z [m] downwards, using
-``grid.extent``.
+``grid.extent``. Observed-versus-predicted figures per physics
+(:func:`plot_data_fit`) live in :mod:`jointinv.plotting_data`.
 """
 
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.figure import Figure
 
 from .grid import Grid
+from .plotting_data import data_fit_figure, plot_data_fit
 
 __all__ = [
     "plot_models",
@@ -31,6 +34,8 @@ __all__ = [
     "models_figure",
     "convergence_figure",
     "model_grid_figure",
+    "plot_data_fit",
+    "data_fit_figure",
 ]
 
 _PANEL_WIDTH = 4.0  # inches per model panel at the grid's aspect ratio limits
@@ -212,22 +217,57 @@ def _history_series(history) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     return iterations, series
 
 
-def convergence_figure(history, title: str | None = None) -> Figure:
-    """Figure of every objective term and the trade-off parameter against iteration.
+_TERM_KINDS = (  # history key prefix -> (panel title prefix, y label)
+    ("phi_d", "data misfit", "chi-squared misfit"),
+    ("phi_m", "regularization", "regularization value"),
+    ("coupling", "coupling", "coupling value"),
+    ("beta", "trade-off parameter", "beta"),
+    ("phi", "total objective", "objective value"),
+)
+
+
+def _readable(key: str) -> tuple[str, str, str]:
+    """``(kind, panel title, y label)`` of a history key such as ``"phi_d[dcr]"``."""
+    name, _, inner = str(key).partition("[")
+    inner = inner.rstrip("]")
+    for prefix, title, label in _TERM_KINDS:
+        if name == prefix:
+            if prefix == "coupling" and inner:
+                # "CrossGradient0" -> "cross gradient #0"
+                words = re.sub(r"(?<!^)(?=[A-Z])", " ", inner.rstrip("0123456789")).lower()
+                number = inner[len(inner.rstrip("0123456789")):]
+                inner = f"{words} #{number}" if number else words
+            return prefix, f"{title}: {inner}" if inner else title, label
+    return "other", str(key), "value"
+
+
+def convergence_figure(history, title: str | None = None, targets=None) -> Figure:
+    """Figure of every objective term against iteration, each on its own axes.
+
+    Terms of different kinds have different units (a chi-squared misfit is
+    dimensionless, a regularization is in the model's units squared), so
+    each history key gets its own panel with a readable title: data misfits
+    (``phi_d[key]``) with their target line, regularizations
+    (``phi_m[key]``), couplings (``coupling[CrossGradient0]`` -> "coupling:
+    cross gradient #0"), trade-off parameters (``beta[key]``) and the total
+    (``phi``); all on logarithmic y axes (values <= 0 or missing are left
+    out).
 
     Parameters
     ----------
     history : list of dict
-        One dict per iteration, e.g. ``{"iteration": 3, "phi_d": 12.0,
-        "phi_m": 0.5, "beta": 10.0, "time": 1.2, "phi_d[traveltime]": 4.0}``.
-        Every numeric key except ``"iteration"``, ``"time"``, ``"step"`` and
-        ``"cg_iterations"`` is drawn: keys
-        starting with ``"beta"`` in the right panel, all others in the left
-        panel, both on logarithmic y axes (values <= 0 or missing are left
-        out). The x axis is ``"iteration"`` when every entry has it, otherwise
-        the list index.
+        One dict per iteration, e.g. ``{"iteration": 3, "phi": 40.0,
+        "phi_d[traveltime]": 12.0, "phi_m[traveltime]": 0.5,
+        "beta[traveltime]": 10.0, "time": 1.2}``. Every numeric key except
+        ``"iteration"``, ``"time"``, ``"step"`` and ``"cg_iterations"`` is
+        drawn. The x axis is ``"iteration"`` when every entry has it,
+        otherwise the list index.
     title : str, optional
         Figure title.
+    targets : dict of str to float, optional
+        Target misfit per data set, ``{key: chi_factor * n_data}`` (e.g.
+        ``problem.targets()``): drawn as a dashed line on the panel of
+        ``phi_d[key]`` (or of ``phi_d`` for the key ``"phi_d"``).
 
     Returns
     -------
@@ -235,40 +275,64 @@ def convergence_figure(history, title: str | None = None) -> Figure:
         Not attached to ``pyplot``; save it with ``figure.savefig``.
     """
     iterations, series = _history_series(history)
-    terms = {key: values for key, values in series.items() if not str(key).startswith("beta")}
-    betas = {key: values for key, values in series.items() if str(key).startswith("beta")}
-    groups = [(group, name) for group, name in ((terms, "objective terms"),
-                                                (betas, "trade-off parameter"))
-              if group]
-
-    figure = Figure(figsize=(5.5 * len(groups), 4.0), layout="constrained")
-    axes_list = figure.subplots(1, len(groups), squeeze=False)[0]
-    for axes, (group, name) in zip(axes_list, groups, strict=True):
-        for key, values in group.items():
-            axes.plot(iterations, values, marker="." if len(values) < 50 else None,
-                      label=str(key))
+    targets = _check_targets(targets)
+    order = [prefix for prefix, _, _ in _TERM_KINDS] + ["other"]
+    keys = sorted(series, key=lambda key: order.index(_readable(key)[0]))
+    columns = min(3, len(keys))
+    rows = -(-len(keys) // columns)
+    figure = Figure(figsize=(4.2 * columns, 3.2 * rows + (0.4 if title else 0)),
+                    layout="constrained")
+    axes_table = figure.subplots(rows, columns, squeeze=False)
+    for index, key in enumerate(keys):
+        axes = axes_table.flat[index]
+        kind, panel_title, label = _readable(key)
+        values = series[key]
+        axes.plot(iterations, values, marker="." if len(values) < 50 else None, label=str(key))
+        inner = str(key).partition("[")[2].rstrip("]") or str(key)
+        if kind == "phi_d" and inner in targets:
+            axes.axhline(targets[inner], color="black", linestyle="--", linewidth=1.0,
+                         label=f"target {targets[inner]:.4g}")
+            axes.legend(fontsize="small")
         axes.set_yscale("log", nonpositive="mask")
+        axes.set_title(panel_title)
         axes.set_xlabel("iteration")
-        axes.set_ylabel(name)
+        axes.set_ylabel(label)
         axes.grid(True, alpha=0.3)
-        axes.legend(fontsize="small")
+    for axes in list(axes_table.flat)[len(keys):]:
+        axes.set_axis_off()
     if title:
         figure.suptitle(title)
     return figure
 
 
-def plot_convergence(history, path, title: str | None = None) -> Path:
+def _check_targets(targets) -> dict:
+    if targets is None:
+        return {}
+    if not isinstance(targets, Mapping):
+        raise TypeError(f"targets must be a dict {{data key: target misfit}}, "
+                        f"got {type(targets).__name__}")
+    checked = {}
+    for key, value in targets.items():
+        if not _is_number(value) or not np.isfinite(float(value)) or float(value) <= 0:
+            raise ValueError(f"targets[{key!r}] must be a finite number > 0 (chi_factor * "
+                             f"n_data), got {value!r}")
+        checked[str(key)] = float(value)
+    return checked
+
+
+def plot_convergence(history, path, title: str | None = None, targets=None) -> Path:
     """Save :func:`convergence_figure` of ``history`` to ``path``; return the path.
 
     ``path`` (str or pathlib.Path) is the output file: its suffix sets the
-    format and missing parent directories are created.
+    format and missing parent directories are created; ``targets`` is that
+    of :func:`convergence_figure`.
     """
     path = _check_path(path)
-    return _save(convergence_figure(history, title), path)
+    return _save(convergence_figure(history, title, targets=targets), path)
 
 
 def model_grid_figure(rows, columns, models, grid: Grid, units=None, title: str | None = None,
-                      cmap: str = "viridis") -> Figure:
+                      cmap: str = "viridis", properties=None) -> Figure:
     """Figure comparing methods (rows) and properties (columns).
 
     Each property column has one colour scale (min to max over its models) and
@@ -293,6 +357,11 @@ def model_grid_figure(rows, columns, models, grid: Grid, units=None, title: str 
         Figure title.
     cmap : str, default "viridis"
         Matplotlib colour map.
+    properties : sequence of str, optional
+        Property per column for the colour-bar labels (``operator.property``,
+        e.g. ``["velocity", "log10 resistivity"]``), when the column names
+        are data-set keys such as ``"traveltime"``: the bar then reads
+        "velocity [m/s]", not "traveltime [m/s]". Default: the column names.
 
     Returns
     -------
@@ -302,9 +371,11 @@ def model_grid_figure(rows, columns, models, grid: Grid, units=None, title: str 
     grid = _check_grid(grid)
     rows, columns = _check_names("rows", rows), _check_names("columns", columns)
     units = [""] * len(columns) if units is None else _check_names("units", units, allow_empty=True)
-    if len(units) != len(columns):
-        raise ValueError(f"units must have one entry per column ({len(columns)}), "
-                         f"got {len(units)}")
+    properties = columns if properties is None else _check_names("properties", properties)
+    for name, values in (("units", units), ("properties", properties)):
+        if len(values) != len(columns):
+            raise ValueError(f"{name} must have one entry per column ({len(columns)}), "
+                             f"got {len(values)}")
     arrays = _model_table(rows, columns, models, grid)
     if all(array is None for row in arrays for array in row):
         raise ValueError("models must hold at least one model, got only None")
@@ -313,7 +384,7 @@ def model_grid_figure(rows, columns, models, grid: Grid, units=None, title: str 
     figure = Figure(figsize=(width * len(columns), height * len(rows) + (0.4 if title else 0)),
                     layout="constrained")
     axes_table = figure.subplots(len(rows), len(columns), squeeze=False)
-    for j, (column, unit) in enumerate(zip(columns, units, strict=True)):
+    for j, (column, unit, prop) in enumerate(zip(columns, units, properties, strict=True)):
         present = [row[j] for row in arrays if row[j] is not None]
         low = min((float(array.min()) for array in present), default=0.0)
         high = max((float(array.max()) for array in present), default=1.0)
@@ -326,7 +397,7 @@ def model_grid_figure(rows, columns, models, grid: Grid, units=None, title: str 
             image = _draw_model(axes, arrays[i][j], grid, low, high, cmap)
             axes.set_title(f"{row}: {column}")
         if image is not None:
-            figure.colorbar(image, ax=list(axes_table[:, j]), label=_colour_label(column, unit),
+            figure.colorbar(image, ax=list(axes_table[:, j]), label=_colour_label(prop, unit),
                             location="bottom", shrink=0.8)
     if title:
         figure.suptitle(title)
@@ -334,7 +405,7 @@ def model_grid_figure(rows, columns, models, grid: Grid, units=None, title: str 
 
 
 def plot_model_grid(rows, columns, models, grid: Grid, path, units=None,
-                    title: str | None = None, cmap: str = "viridis") -> Path:
+                    title: str | None = None, cmap: str = "viridis", properties=None) -> Path:
     """Save :func:`model_grid_figure` to ``path``; return the path.
 
     ``path`` (str or pathlib.Path) is the output file: its suffix sets the
@@ -342,7 +413,8 @@ def plot_model_grid(rows, columns, models, grid: Grid, path, units=None,
     are those of :func:`model_grid_figure`.
     """
     path = _check_path(path)
-    figure = model_grid_figure(rows, columns, models, grid, units=units, title=title, cmap=cmap)
+    figure = model_grid_figure(rows, columns, models, grid, units=units, title=title, cmap=cmap,
+                               properties=properties)
     return _save(figure, path)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from .grid import Grid
+from .grid import Grid, check_grid
 from .objective import Term, WeightedSum
 from .validation import check_nonnegative_float
 
@@ -46,6 +46,7 @@ class Smallness(Term):
     """
 
     def __init__(self, key: str, grid: Grid, reference=None, cell_weights=None):
+        check_grid("grid", grid)
         self.key, self.keys, self.grid = key, (key,), grid
         if reference is not None:
             reference = torch.as_tensor(reference).detach()
@@ -76,6 +77,7 @@ class Smoothness(Term):
     """
 
     def __init__(self, key: str, grid: Grid, axis: str, cell_weights=None):
+        check_grid("grid", grid)
         if axis not in ("x", "z"):
             raise ValueError(f"axis must be 'x' or 'z', got {axis!r}")
         self.key, self.keys, self.grid, self.axis = key, (key,), grid, axis

@@ -23,7 +23,22 @@ __all__ = [
     "as_model_tensor",
     "check_nonnegative_int",
     "MODEL_DTYPES",
+    "check_real_range",
+    "check_int_range",
+    "as_data_tensor",
+    "check_memory",
+    "DEFAULT_MAX_MEMORY_GB",
+    "PLAUSIBLE_VELOCITY",
+    "warn_implausible_velocity",
 ]
+
+#: Velocities [m/s] outside this range draw a warning (air is 330 m/s, rocks
+#: stay below 1e4 m/s): a model in km/s or in slowness is the usual mistake.
+PLAUSIBLE_VELOCITY = (1.0, 1e5)
+
+#: Default ceiling [GiB] for the memory one call may allocate, checked before
+#: allocating (a 24 GiB machine shared by a few processes).
+DEFAULT_MAX_MEMORY_GB = 8.0
 
 
 def check_positive_float(name: str, value) -> float:
@@ -128,12 +143,16 @@ def as_model_tensor(name: str, value) -> torch.Tensor:
                 value, (np.ndarray, list, tuple, numbers.Real)):
             raise TypeError(f"{name} must be a torch.Tensor or a NumPy array, "
                             f"got {type(value).__name__}")
-        array = np.asarray(value)
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError) as error:  # ragged nested lists
+            raise TypeError(f"{name} must be a rectangular array of numbers, got a ragged "
+                            f"{type(value).__name__}") from error
         if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
             raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
         if array.dtype != np.float32:
             array = array.astype(np.float64)
-        value = torch.from_numpy(np.ascontiguousarray(array))
+        value = torch.from_numpy(np.ascontiguousarray(array).reshape(array.shape))
     if not value.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
     if value.dtype not in MODEL_DTYPES:
@@ -148,3 +167,68 @@ def check_nonnegative_int(name: str, value) -> int:
     if value < 0:
         raise ValueError(f"{name} must be an integer >= 0, got {value}")
     return int(value)
+
+
+def check_real_range(name: str, value, low: float, high: float, units: str = "") -> float:
+    """Return ``value`` as a float, requiring a finite number in ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    unit = f" {units}" if units else ""
+    if not (np.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{name} must be a finite number in [{low:g}, {high:g}]{unit}, "
+                         f"got {value}")
+    return value
+
+
+def check_int_range(name: str, value, low: int, high: int) -> int:
+    """Return ``value`` as an int, requiring an integer in ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high:.6g}], got {value}")
+    return int(value)
+
+
+def as_data_tensor(name: str, value, allow_empty: bool = False) -> torch.Tensor:
+    """Data values as a finite float32/float64 tensor, detached.
+
+    A tensor keeps its dtype and device; a NumPy array, list or number becomes
+    a CPU tensor, float64 unless the array is float32 (integer arrays become
+    float64). Raises ``TypeError`` for non-numeric input and ``ValueError``
+    for an empty array (unless ``allow_empty``) or NaN/inf values.
+    """
+    value = as_model_tensor(name, value).detach()
+    if value.numel() == 0 and not allow_empty:
+        raise ValueError(f"{name} must hold at least one value, got an empty array of "
+                         f"shape {tuple(value.shape)}")
+    if not bool(torch.isfinite(value).all()):
+        bad = int((~torch.isfinite(value)).sum())
+        raise ValueError(f"{name} must be finite everywhere, got {bad} NaN or inf value(s)")
+    return value
+
+
+def check_memory(name: str, n_bytes: float, max_memory_gb: float, what: str,
+                 hint: str = "") -> None:
+    """Raise ``ValueError`` naming ``name`` if ``n_bytes`` exceeds ``max_memory_gb`` GiB.
+
+    Called before allocating, with an estimate of what ``what`` would need.
+    """
+    limit = check_positive_float("max_memory_gb", max_memory_gb)
+    needed = float(n_bytes) / 2**30
+    if needed > limit:
+        raise ValueError(f"{name} makes {what} need about {needed:.3g} GiB, more than "
+                         f"max_memory_gb = {limit:g} GiB{'; ' + hint if hint else ''}")
+
+
+def warn_implausible_velocity(name: str, smallest: float, largest: float) -> bool:
+    """Warn (and return True) if velocities leave :data:`PLAUSIBLE_VELOCITY` [m/s]."""
+    import warnings
+
+    low, high = PLAUSIBLE_VELOCITY
+    if low <= smallest and largest <= high:
+        return False
+    warnings.warn(f"{name} spans [{smallest:.3g}, {largest:.3g}] m/s, outside the plausible "
+                  f"[{low:g}, {high:g}] m/s; is the model in m/s (not km/s or slowness)?",
+                  UserWarning, stacklevel=5)
+    return True

@@ -22,11 +22,20 @@ Public entry points: :class:`AcousticWave2D` (the operator) and
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
 from jointinv.operator import PhysicsOperator
-from jointinv.validation import check_choice, check_positive_float, check_positive_int
+from jointinv.validation import (
+    DEFAULT_MAX_MEMORY_GB,
+    check_choice,
+    check_positive_float,
+    check_positive_int,
+    check_real_range,
+    warn_implausible_velocity,
+)
 from jointinv.wavelets import peak_frequency, ricker
 
 from .acoustic_checkpoint import (
@@ -37,12 +46,15 @@ from .acoustic_checkpoint import (
     run_forward,
 )
 from .acoustic_setup import (
+    DEFAULT_MAX_TIME_STEPS,
     cfl_step_ratio,
     check_accuracy,
     check_pml_width,
+    check_propagation_size,
     check_source_amplitudes,
     check_stable,
     snap_to_cells,
+    stable_step_ratio,
     upsample,
     warn_cells_per_wavelength,
 )
@@ -57,6 +69,9 @@ SOURCE_CONVENTIONS = ("physical", "deepwave")
 #: many cell-updates (shots x padded cells x steps): below it the compilation
 #: (tens of seconds) costs more than it saves.
 AUTO_COMPILE_CELL_STEPS = 2e7
+#: Allowed sampling intervals [s]: below a picosecond ``dt**2`` underflows the
+#: wave update in float32 (the data would silently be zero).
+DT_RANGE = (1e-12, 1e6)
 
 
 class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
@@ -74,18 +89,21 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         ``(x, z)`` [m] inside the grid, snapped likewise; every shot records
         on all of them.
     dt : float
-        Sampling interval of the wavelet and the data [s]. If it violates the
+        Sampling interval of the wavelet and the data [s], in ``[1e-12, 1e6]``.
+        If it violates the
         CFL condition for ``max_velocity`` the propagator takes ``ratio``
         smaller internal steps (source resampled by band-limited interpolation,
         receivers read every ``ratio`` steps) and warns.
     nt : int
         Number of time samples of the wavelet and the data.
     wavelet : torch.Tensor, optional
-        Source time function, ``(nt,)`` (all shots) or ``(n_shots, nt)``.
+        Source time function, ``(nt,)`` (all shots) or ``(n_shots, nt)``;
+        finite and not zero everywhere.
         Default: a Ricker wavelet of peak frequency ``frequency`` (peak at
         ``1.5 / frequency``), see :func:`jointinv.wavelets.ricker`.
     frequency : float, optional
-        Dominant frequency [Hz]: required without ``wavelet``; otherwise
+        Dominant frequency [Hz], at most the Nyquist frequency ``1 / (2 dt)``:
+        required without ``wavelet``; otherwise
         read from the wavelet's spectrum. Tunes the PML and the sampling
         warning (below 6 cells per wavelength).
     accuracy : {2, 4, 6, 8}, default 4
@@ -118,6 +136,20 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
     compile : bool or "auto", default "auto"
         ``torch.compile`` the step (falls back to eager with a warning if
         compilation fails). ``"auto"`` compiles large problems only.
+    max_time_steps : int, default 1_000_000
+        Largest number of internal time steps (``nt`` times the CFL
+        sub-steps) of one propagation.
+    max_memory_gb : float, default 8
+        Largest memory estimate [GiB] of one propagation (records, resampled
+        source, wavefields, states kept for the gradient).
+
+    Raises
+    ------
+    ValueError
+        Naming ``nt`` or ``dt`` when the run would exceed ``max_time_steps``
+        or ``max_memory_gb``: checked in the constructor (exactly when
+        ``max_velocity`` is given, for one step per sample otherwise) and
+        again before each propagation, so nothing large is allocated first.
 
     Notes
     -----
@@ -142,10 +174,13 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
     def __init__(self, grid, sources, receivers, dt, nt, wavelet=None, frequency=None,
                  accuracy=4, pml_width=20, free_surface=False, max_velocity=None,
                  engine="torch", gradient="checkpoint", source_convention="physical",
-                 checkpoint_interval=None, compile="auto"):
+                 checkpoint_interval=None, compile="auto",
+                 max_time_steps=DEFAULT_MAX_TIME_STEPS, max_memory_gb=DEFAULT_MAX_MEMORY_GB):
         super().__init__(grid)
-        self.dt = check_positive_float("dt", dt)
+        self.dt = check_real_range("dt", dt, *DT_RANGE, "s")
         self.nt = check_positive_int("nt", nt)
+        self.max_time_steps = check_positive_int("max_time_steps", max_time_steps)
+        self.max_memory_gb = check_positive_float("max_memory_gb", max_memory_gb)
         self.accuracy = check_accuracy(accuracy)
         pml_width = check_pml_width(pml_width)
         if not isinstance(free_surface, bool):
@@ -171,17 +206,22 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         self.source_cells = snap_to_cells(grid, "sources", sources)
         self.receiver_cells = snap_to_cells(grid, "receivers", receivers)
         n_shots = len(self.source_cells)
+        # before the wavelet is allocated: exact with max_velocity, else a lower bound
+        self._check_size(1 if self.max_velocity is None else stable_step_ratio(
+            self.dt, self.spacing, self.max_velocity, self.accuracy))
+        if frequency is not None:
+            frequency = check_real_range("frequency", frequency, 1e-12, 0.5 / self.dt,
+                                         "Hz (the Nyquist frequency of dt)")
         if wavelet is None:
             if frequency is None:
                 raise ValueError("give either wavelet (a tensor (nt,) or (n_shots, nt)) or "
                                  "frequency [Hz] for the built-in Ricker wavelet, got neither")
-            wavelet = ricker(check_positive_float("frequency", frequency), self.nt, self.dt,
-                             dtype=torch.float64)
+            wavelet = ricker(frequency, self.nt, self.dt, dtype=torch.float64)
         amplitudes = check_source_amplitudes(wavelet, n_shots, self.nt).detach()
         if frequency is None:
             self.frequency = peak_frequency(amplitudes, self.dt)
         else:
-            self.frequency = check_positive_float("frequency", frequency)
+            self.frequency = frequency
         self.register_buffer("source_amplitudes", amplitudes.to(torch.float64).clone())
         if engine == "deepwave":
             from .acoustic_deepwave import require_deepwave
@@ -192,6 +232,7 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
                                              self.accuracy)
         self._plan_cache = {}
         self._warned_sampling = False
+        self._warned_velocity = False
 
     # -- metadata ----------------------------------------------------------------------
     @property
@@ -232,10 +273,25 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
                           free_surface=self.free_surface)
 
     # -- checks ------------------------------------------------------------------------
+    def _check_size(self, ratio: int) -> None:
+        """Refuse a propagation of ``nt * ratio`` steps too long or large (before allocating)."""
+        check_propagation_size(n_shots=self.n_shots, n_receivers=self.n_receivers, nt=self.nt,
+                               dt=self.dt, ratio=ratio, padded_shape=self.layout().shape,
+                               gradient=self.gradient, max_time_steps=self.max_time_steps,
+                               max_memory_gb=self.max_memory_gb)
+
     def _check_model_values(self, model: torch.Tensor) -> None:
         v_min, v_max = float(model.min()), float(model.max())
         if v_min <= 0:
             raise ValueError(f"velocity must be > 0 m/s everywhere, got minimum {v_min:.6g} m/s")
+        tiny = torch.finfo(model.dtype).tiny
+        if (v_min * self.dt) ** 2 < tiny:  # the update v**2 dt**2 would underflow to zero
+            raise ValueError(f"velocity must be >= {math.sqrt(tiny) / self.dt:.3g} m/s for "
+                             f"dt = {self.dt:g} s in {model.dtype} (below, v**2 dt**2 "
+                             f"underflows and the wave does not move), got minimum "
+                             f"{v_min:.3g} m/s; is the model in m/s?")
+        if not self._warned_velocity:
+            self._warned_velocity = warn_implausible_velocity("velocity", v_min, v_max)
         if self.max_velocity is not None and self.engine == "torch":
             check_stable(v_max, self.dt / self.step_ratio, self.spacing, self.accuracy,
                          self.max_velocity)
@@ -286,6 +342,9 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
 
     def _forward(self, model: torch.Tensor) -> torch.Tensor:
         max_velocity = self.max_velocity or float(model.detach().max())
+        if self.step_ratio is None:  # before anything the size of the run is allocated
+            self._check_size(stable_step_ratio(self.dt, self.spacing, max_velocity,
+                                               self.accuracy))
         amplitudes = self.source_amplitudes.to(model)
         if self.engine == "deepwave":
             from .acoustic_deepwave import deepwave_forward

@@ -15,7 +15,8 @@ import warnings
 import numpy as np
 import torch
 
-from jointinv.grid import Grid
+from jointinv.grid import Grid, check_grid
+from jointinv.validation import check_memory
 
 from .acoustic_step import SECOND_DERIVATIVE, critical_courant_number
 
@@ -25,11 +26,20 @@ __all__ = [
     "check_pml_width",
     "check_source_amplitudes",
     "cfl_step_ratio",
+    "stable_step_ratio",
+    "check_propagation_size",
+    "DEFAULT_MAX_TIME_STEPS",
     "check_stable",
     "warn_cells_per_wavelength",
     "snap_to_cells",
     "upsample",
 ]
+
+#: Default ceiling on internal time steps of one propagation (``nt`` times the
+#: CFL sub-steps): FWI runs take thousands; a million already means hours.
+DEFAULT_MAX_TIME_STEPS = 10**6
+#: Bytes per value in the memory estimates (float64, the worst case).
+_ITEMSIZE = 8
 
 #: Internal steps keep the Courant number at or below this fraction of the
 #: scheme's critical value (a margin for the C-PML and rounding).
@@ -67,11 +77,28 @@ def check_source_amplitudes(amplitudes: torch.Tensor, n_shots: int, nt: int) -> 
     amplitudes = amplitudes.expand(n_shots, nt)
     if not bool(torch.isfinite(amplitudes.detach()).all()):
         raise ValueError("wavelet must be finite everywhere, got NaN or inf")
+    silent = ~amplitudes.detach().ne(0).any(dim=-1)
+    if bool(silent.any()):
+        raise ValueError(f"wavelet must not be zero at every time sample (no source, zero data, "
+                         f"no dominant frequency); got an all-zero wavelet for "
+                         f"{int(silent.sum())} of {n_shots} shot(s)")
     return amplitudes
 
 
 def _courant(dt: float, spacing: tuple, velocity: float) -> float:
     return dt * velocity * math.sqrt(sum(1.0 / h ** 2 for h in spacing))
+
+
+def stable_step_ratio(dt: float, spacing: tuple, max_velocity: float, accuracy: int) -> int:
+    """Internal steps per ``dt`` that keep the Courant number at or below the limit
+    (``COURANT_SAFETY`` times :func:`critical_courant_number`); no warning."""
+    limit = COURANT_SAFETY * critical_courant_number(accuracy)
+    courant = _courant(dt, spacing, max_velocity)
+    if not math.isfinite(courant) or courant / limit > 2**62:
+        raise ValueError(f"dt = {dt:.4g} s is far too large for max_velocity = "
+                         f"{max_velocity:.6g} m/s and cells of {min(spacing):.4g} m "
+                         f"(Courant number {courant:.3g}, stable up to {limit:.3f})")
+    return max(1, math.ceil(courant / limit - 1e-12))
 
 
 def cfl_step_ratio(dt: float, spacing: tuple, max_velocity: float, accuracy: int) -> int:
@@ -83,16 +110,78 @@ def cfl_step_ratio(dt: float, spacing: tuple, max_velocity: float, accuracy: int
     (the source is resampled, the receivers are read every ``ratio`` steps)
     and a warning says so: a legal ``dt`` is never rejected.
     """
-    limit = COURANT_SAFETY * critical_courant_number(accuracy)
-    courant = _courant(dt, spacing, max_velocity)
-    ratio = max(1, math.ceil(courant / limit - 1e-12))
+    ratio = stable_step_ratio(dt, spacing, max_velocity, accuracy)
     if ratio > 1:
+        limit = COURANT_SAFETY * critical_courant_number(accuracy)
+        courant = _courant(dt, spacing, max_velocity)
         warnings.warn(
             f"dt = {dt:.4g} s exceeds the stable time step {dt * limit / courant:.4g} s for "
             f"max_velocity = {max_velocity:.6g} m/s (Courant number {courant:.3f} > "
             f"{limit:.3f} at accuracy {accuracy}); taking {ratio} internal steps per sample",
             UserWarning, stacklevel=3)
     return ratio
+
+
+def check_propagation_size(*, n_shots: int, n_receivers: int, nt: int, dt: float, ratio: int,
+                           padded_shape: tuple, gradient: str, max_time_steps: int,
+                           max_memory_gb: float) -> None:
+    """Refuse, before allocating, a propagation too long or too large for memory.
+
+    Parameters
+    ----------
+    n_shots, n_receivers, nt : int
+        Data shape ``(n_shots, n_receivers, nt)``.
+    dt : float
+        Sampling interval [s].
+    ratio : int
+        Internal (CFL) steps per sample; 1 gives a lower bound when the
+        velocity is not known yet.
+    padded_shape : tuple of int
+        ``(nz, nx)`` of the simulation domain with its PML and halo.
+    gradient : {"checkpoint", "autograd"}
+        ``"autograd"`` keeps every step for the backward pass.
+    max_time_steps : int
+        Largest ``nt * ratio`` allowed.
+    max_memory_gb : float
+        Largest estimate [GiB] allowed.
+
+    Raises
+    ------
+    ValueError
+        Naming ``dt`` when the CFL sub-steps make the run too long or large,
+        ``nt`` otherwise, with the estimate and the limit.
+
+    Notes
+    -----
+    The estimate counts float64 values: the records ``n_shots n_receivers
+    nt``, the resampled source (three copies of ``n_shots nt ratio``), about
+    ten wavefield-sized arrays, and the stored states of the backward pass:
+    two wavefields per checkpoint (every ``sqrt(2 n_steps)`` steps) plus one
+    segment of Laplacians, or four arrays per step under ``"autograd"``.
+    """
+    n_steps = nt * ratio
+    if n_steps > max_time_steps:
+        if ratio > 1:
+            raise ValueError(f"dt = {dt:g} s needs {ratio} internal (CFL) steps per sample: "
+                             f"{n_steps:.3g} time steps for nt = {nt}, more than "
+                             f"max_time_steps = {max_time_steps:.3g}; use a dt near the stable "
+                             f"step {dt / ratio:.3g} s (or raise max_time_steps)")
+        raise ValueError(f"nt = {nt} samples make {n_steps:.3g} time steps, more than "
+                         f"max_time_steps = {max_time_steps:.3g}; use fewer samples (or raise "
+                         f"max_time_steps)")
+    cells = n_shots * padded_shape[0] * padded_shape[1]
+    if gradient == "autograd":
+        stored = 4.0 * cells * n_steps
+    else:
+        interval = math.sqrt(2 * n_steps)
+        stored = 2.0 * cells * (n_steps / interval + 1) + cells * interval
+    values = n_shots * n_receivers * nt + 3.0 * n_shots * n_steps + 10.0 * cells + stored
+    name = f"dt = {dt:g} s ({ratio} internal steps per sample)" if ratio > 1 else "nt"
+    check_memory(name, values * _ITEMSIZE, max_memory_gb,
+                 f"the propagation (nt = {nt} samples, {n_shots} shot(s), "
+                 f"{n_receivers} receiver(s), padded grid {padded_shape[0]} x "
+                 f"{padded_shape[1]}, gradient={gradient!r})",
+                 hint="use fewer samples, shots or cells, or pass a larger max_memory_gb")
 
 
 def check_stable(max_model_velocity: float, internal_dt: float, spacing: tuple,
@@ -137,7 +226,7 @@ def snap_to_cells(grid: Grid, name: str, points) -> np.ndarray:
     outside the grid raise ``ValueError``: the PML lies outside the grid, so
     no source or receiver can sit in it.
     """
-    points = grid.check_inside(name, points)
+    points = check_grid("grid", grid).check_inside(name, points)
     ix = np.floor((points[:, 0] - grid.x0) / grid.dx).astype(np.int64)
     iz = np.floor((points[:, 1] - grid.z0) / grid.dz).astype(np.int64)
     return np.column_stack([np.clip(iz, 0, grid.nz - 1), np.clip(ix, 0, grid.nx - 1)])

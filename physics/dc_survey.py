@@ -17,15 +17,19 @@ import numpy as np
 from simpeg.electromagnetics.static import resistivity as dc
 from simpeg.electromagnetics.static.utils.static_utils import generate_dcip_sources_line
 
-from jointinv.grid import Grid
+from jointinv.grid import Grid, check_grid
 from jointinv.simpeg.mesh import depth_to_elevation
-from jointinv.validation import check_choice, check_positive_float, check_positive_int
+from jointinv.validation import (
+    check_choice,
+    check_points,
+    check_positive_float,
+    check_positive_int,
+)
 
-__all__ = ["Quadrupoles", "surface_line", "LINE_ARRAYS", "DATA_TYPES"]
+from .dc_layouts import LINE_ARRAYS, check_line_size, line_indices
 
-#: Arrays :func:`surface_line` lays out.
-LINE_ARRAYS = ("dipole-dipole", "pole-dipole", "dipole-pole", "pole-pole", "wenner",
-               "schlumberger")
+__all__ = ["Quadrupoles", "surface_line", "from_electrodes", "LINE_ARRAYS", "DATA_TYPES"]
+
 #: Data the operator predicts: apparent resistivity [ohm m] or voltage [V] per 1 A.
 DATA_TYPES = ("apparent_resistivity", "volt")
 
@@ -120,6 +124,7 @@ class Quadrupoles:
 
         The ground surface is the grid's top (depth ``grid.z0``).
         """
+        check_grid("grid", grid)
         electrodes = self.electrodes
         above = electrodes[:, 1] < grid.z0 - 1e-9 * grid.dz
         if above.any():
@@ -281,6 +286,13 @@ def surface_line(array: str, start: float, end: float, electrode_spacing: float,
     Quadrupoles
         Rows grouped by source.
 
+    Raises
+    ------
+    ValueError
+        Before building anything, if the line would have more than
+        :data:`physics.dc_layouts.MAX_ELECTRODES` electrodes or
+        :data:`physics.dc_layouts.MAX_DATA` data.
+
     Examples
     --------
     The NFs-Inv line: 29 electrodes 25 m apart, 26 sources, 348 data.
@@ -299,16 +311,15 @@ def surface_line(array: str, start: float, end: float, electrode_spacing: float,
             f"end - start must be a positive multiple of electrode_spacing={spacing} m, "
             f"got start={start}, end={end}"
         )
+    n_electrodes = int(round(intervals)) + 1
+    check_line_size(array, n_electrodes, n_max, f"electrode_spacing = {spacing:g} m from "
+                    f"start = {start:g} m to end = {end:g} m")
     if array in ("wenner", "schlumberger"):
-        x = start + spacing * np.arange(int(round(intervals)) + 1)
-        quadrupoles = _wenner(x, spacing, n_max) if array == "wenner" else _schlumberger(
-            x, spacing, n_max)
-        if quadrupoles is None:
-            raise ValueError(f"the line from {start} to {end} m is too short for one "
-                             f"{array} quadrupole with electrode_spacing={spacing} m")
-        a, b, m, n = (np.column_stack([xs, np.full(len(xs), surface_depth)])
-                      for xs in quadrupoles)
-        return Quadrupoles(a, b, m, n)
+        x = start + spacing * np.arange(n_electrodes)
+        positions = np.column_stack([x, np.full(n_electrodes, surface_depth)])
+        return _line_quadrupoles(positions, array, n_max,
+                                 f"the line from {start} to {end} m with electrode_spacing="
+                                 f"{spacing} m")
     sources = generate_dcip_sources_line(array, "volt", "2D", np.r_[start, end],
                                          -surface_depth, n_max, spacing)
     if not sources:
@@ -317,19 +328,61 @@ def surface_line(array: str, start: float, end: float, electrode_spacing: float,
     return Quadrupoles.from_simpeg(sources)
 
 
-def _wenner(x: np.ndarray, spacing: float, n_max: int):
-    """Wenner-alpha A-M-N-B with equal gaps a = k * spacing, grouped by a."""
-    rows = []
-    for k in range(1, n_max + 1):
-        first = np.arange(len(x) - 3 * k)
-        rows += [(x[i], x[i + 3 * k], x[i + k], x[i + 2 * k]) for i in first]
-    return tuple(np.array(column) for column in zip(*rows)) if rows else None
+def _line_quadrupoles(positions: np.ndarray, array: str, n_max: int, line: str) -> Quadrupoles:
+    indices = line_indices(array, len(positions), n_max)
+    if len(indices) == 0:
+        raise ValueError(f"{line} is too short for one {array} quadrupole")
+    table = np.vstack([positions, [np.nan, np.nan]])  # index -1: a remote electrode
+    return Quadrupoles(*(table[indices[:, column]] for column in range(4)))
 
 
-def _schlumberger(x: np.ndarray, spacing: float, n_max: int):
-    """Schlumberger A-M-N-B with MN = spacing and AM = NB = k * spacing."""
-    rows = []
-    for k in range(1, n_max + 1):
-        first = np.arange(len(x) - (2 * k + 1))
-        rows += [(x[i], x[i + 2 * k + 1], x[i + k], x[i + k + 1]) for i in first]
-    return tuple(np.array(column) for column in zip(*rows)) if rows else None
+def from_electrodes(positions, array: str = "dipole-dipole", n_max: int = 8) -> Quadrupoles:
+    """Quadrupoles of an array on a line of electrodes at given, possibly uneven, positions.
+
+    Field lines are rarely evenly spaced (obstacles, a skipped electrode, a
+    borehole string with a gap): the array is laid out on the electrode
+    *numbers* along the line, and the geometric factors
+    (:meth:`Quadrupoles.geometric_factor`) use the true positions.
+
+    Parameters
+    ----------
+    positions : (n_electrodes, 2) array_like of float
+        Electrode positions ``(x, z)`` [m], z depth positive down, in their
+        order along the line: a surface line (``z = grid.z0``), a borehole
+        string (constant x) or any polyline. Distinct, finite, at most
+        :data:`physics.dc_layouts.MAX_ELECTRODES`.
+    array : str, default "dipole-dipole"
+        One of :data:`LINE_ARRAYS`; see :func:`physics.dc_layouts.line_indices`
+        for the electrode numbers of each (dipoles one electrode long, the
+        same layout as :func:`surface_line` on an even line).
+    n_max : int, default 8
+        Largest n-spacing (>= 1).
+
+    Returns
+    -------
+    Quadrupoles
+        Rows grouped by source; remote electrodes of pole arrays are at infinity.
+
+    Raises
+    ------
+    ValueError
+        If positions repeat, the line is too short for one quadrupole, or the
+        survey would exceed :data:`physics.dc_layouts.MAX_DATA` data.
+
+    Examples
+    --------
+    >>> x = [0.0, 5.0, 10.0, 20.0, 25.0, 40.0]
+    >>> survey = from_electrodes([[xi, 0.0] for xi in x], "dipole-dipole", n_max=2)
+    >>> survey.n_data
+    5
+    """
+    array = check_choice("array", array, LINE_ARRAYS)
+    positions = check_points("positions", positions)
+    n_max = check_positive_int("n_max", n_max)
+    check_line_size(array, len(positions), n_max, f"positions ({len(positions)} rows)")
+    distinct = np.unique(positions, axis=0)
+    if len(distinct) < len(positions):
+        raise ValueError(f"positions must be distinct electrodes, got "
+                         f"{len(positions) - len(distinct)} repeated position(s)")
+    return _line_quadrupoles(positions, array, n_max,
+                             f"positions: a line of {len(positions)} electrodes")

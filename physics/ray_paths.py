@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from jointinv.grid import Grid
+from jointinv.grid import Grid, check_grid
 
 __all__ = [
     "FACE_TOLERANCE",
@@ -164,6 +164,7 @@ def straight_ray_lengths(grid: Grid, starts: np.ndarray, ends: np.ndarray) -> sp
     (larger z) or to the right (larger x) of the line, or, on the grid's last
     edge (``x_max`` or ``z_max``), in the cell inside the grid.
     """
+    check_grid("grid", grid)
     return _assemble(_lengths_block, grid, starts, ends, values_per_ray=grid.nx + grid.nz + 4)
 
 
@@ -197,4 +198,5 @@ def gaussian_ray_weights(grid: Grid, starts: np.ndarray, ends: np.ndarray) -> sp
     units and zero the weights below 0.1). There the rays are cross-hole and
     cross every column.
     """
+    check_grid("grid", grid)
     return _assemble(_gaussian_block, grid, starts, ends, values_per_ray=6 * grid.nx)

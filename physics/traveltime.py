@@ -9,15 +9,20 @@ the velocity [m/s]; cell inversions work in slowness (``inversion_map =
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
-from jointinv.grid import Grid
+from jointinv.grid import Grid, check_grid
 from jointinv.operator import PhysicsOperator
-from jointinv.validation import check_choice, check_positive_int
+from jointinv.validation import (
+    check_choice,
+    check_positive_int,
+    warn_implausible_velocity,
+)
 
 from .ray_paths import FACE_TOLERANCE, gaussian_ray_weights, straight_ray_lengths
 
@@ -137,6 +142,12 @@ class StraightRayTomography(PhysicsOperator, property="velocity", units="m/s",
     TypeError
         If ``pairs`` is not an integer array.
 
+    Models are checked on each call: a velocity <= 0, or so small that
+    ``1 / velocity**2`` overflows in the model's dtype (below ``1e-154`` m/s
+    in float64, ``5e-20`` m/s in float32), raises ``ValueError``; one outside
+    :data:`jointinv.validation.PLAUSIBLE_VELOCITY` (1 to 1e5 m/s) warns once per operator ("is the
+    model in m/s?").
+
     Notes
     -----
     Forward: ``t = L (1 / v)``, ``v`` the velocity flattened in C order.
@@ -176,6 +187,7 @@ class StraightRayTomography(PhysicsOperator, property="velocity", units="m/s",
                 )
         self.matrix = KERNELS[kernel](grid, starts, ends)
         self._torch_matrices = {}
+        self._warned_velocity = False
 
     @classmethod
     def crosshole(cls, grid: Grid, n_sources: int, n_receivers: int, kernel: str = "exact"):
@@ -197,6 +209,7 @@ class StraightRayTomography(PhysicsOperator, property="velocity", units="m/s",
         StraightRayTomography
             Every source recorded at every receiver (``n_sources * n_receivers`` rays).
         """
+        check_grid("grid", grid)
         n_sources = check_positive_int("n_sources", n_sources)
         n_receivers = check_positive_int("n_receivers", n_receivers)
         first, last = grid.cell_centers_z[0], grid.cell_centers_z[-1]
@@ -212,9 +225,19 @@ class StraightRayTomography(PhysicsOperator, property="velocity", units="m/s",
         return self.matrix.shape[0]
 
     def _check_model_values(self, model: torch.Tensor) -> None:
-        smallest = float(model.min())
+        smallest, largest = float(model.min()), float(model.max())
         if smallest <= 0:
             raise ValueError(f"model (velocity) must be > 0 m/s everywhere, got {smallest}")
+        # the data are L / v and the Jacobian -L / v**2: both must be finite numbers
+        limit = 1.0 / math.sqrt(torch.finfo(model.dtype).max)
+        if smallest < limit:
+            raise ValueError(
+                f"model (velocity) must be >= {limit:.3g} m/s in {model.dtype} (below, 1 / "
+                f"velocity**2 overflows and travel times or gradients become inf), got "
+                f"minimum {smallest:.3g} m/s; is the model in m/s?")
+        if not self._warned_velocity:
+            self._warned_velocity = warn_implausible_velocity("model (velocity)", smallest,
+                                                              largest)
 
     def _matrices(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``L`` and ``L^T`` as torch CSR tensors on ``like``'s device and dtype."""

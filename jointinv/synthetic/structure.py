@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..grid import Grid
+from ..grid import Grid, check_grid
 from ..validation import check_nonnegative_float, check_positive_float
 
 __all__ = ["Fault", "Fold", "layer_units", "water_mask"]
@@ -125,6 +125,7 @@ def water_mask(grid: Grid, water_depth: float) -> np.ndarray:
 
     ``water_depth`` is measured from the top of the grid (``grid.z0``).
     """
+    check_grid("grid", grid)
     water_depth = check_nonnegative_float("water_depth", water_depth)
     above = grid.cell_centers_z - grid.z0 < water_depth
     return np.broadcast_to(above[:, None], grid.shape).copy()
@@ -154,6 +155,7 @@ def layer_units(grid: Grid, interfaces, fold: Fold | None = None, faults=(),
     numpy.ndarray
         Integer array ``(nz, nx)`` of unit indices in ``[0, len(interfaces)]``.
     """
+    check_grid("grid", grid)
     interfaces = np.asarray(interfaces, dtype=float)
     if interfaces.ndim != 1 or np.any(np.diff(interfaces) <= 0):
         raise ValueError(f"interfaces must be a strictly increasing 1D sequence of depths, "

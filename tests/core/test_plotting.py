@@ -127,12 +127,50 @@ def test_convergence_figure_draws_every_numeric_key_on_log_axes():
     history = [{"iteration": 2 * i, "phi_d": 100.0 / (i + 1), "phi_m": 0.0 if i == 0 else 1.0 * i,
                 "phi_d[dcr]": 50.0 / (i + 1), "beta": 8.0 / 2**i, "time": 0.5 * i,
                 "strategy": "independent"} for i in range(4)]
-    terms_axes, beta_axes = convergence_figure(history).axes
-    assert terms_axes.get_yscale() == "log" and beta_axes.get_yscale() == "log"
-    assert [line.get_label() for line in terms_axes.lines] == ["phi_d", "phi_m", "phi_d[dcr]"]
-    assert [line.get_label() for line in beta_axes.lines] == ["beta"]
-    np.testing.assert_array_equal(terms_axes.lines[0].get_xdata(), [0, 2, 4, 6])
-    np.testing.assert_array_equal(beta_axes.lines[0].get_ydata(), [8.0, 4.0, 2.0, 1.0])
+    drawn = [axes for axes in convergence_figure(history).axes if axes.lines]
+    assert [axes.get_title() for axes in drawn] == [
+        "data misfit", "data misfit: dcr", "regularization", "trade-off parameter"]
+    assert all(axes.get_yscale() == "log" for axes in drawn)
+    assert [line.get_label() for axes in drawn for line in axes.lines] == [
+        "phi_d", "phi_d[dcr]", "phi_m", "beta"]
+    np.testing.assert_array_equal(drawn[0].lines[0].get_xdata(), [0, 2, 4, 6])
+    np.testing.assert_array_equal(drawn[3].lines[0].get_ydata(), [8.0, 4.0, 2.0, 1.0])
+
+
+def test_convergence_figure_one_axis_per_term_with_targets_and_readable_names():
+    history = [{"iteration": i, "phi": 300.0 / (i + 1), "phi_d[traveltime]": 200.0 / (i + 1),
+                "phi_d[dcr]": 90.0 / (i + 1), "phi_m[traveltime]": 1e-7 * (i + 1),
+                "phi_m[dcr]": 3.0 * (i + 1), "coupling[CrossGradient0]": 0.5 / (i + 1),
+                "beta[traveltime]": 1e9, "beta[dcr]": 2.0, "time": 0.1} for i in range(5)]
+    figure = convergence_figure(history, targets={"traveltime": 40.0, "dcr": 26.0})
+    drawn = {axes.get_title(): axes for axes in figure.axes if axes.lines}
+    assert sorted(drawn) == sorted([
+        "data misfit: traveltime", "data misfit: dcr", "regularization: traveltime",
+        "regularization: dcr", "coupling: cross gradient #0", "trade-off parameter: traveltime",
+        "trade-off parameter: dcr", "total objective"])
+    misfit = drawn["data misfit: traveltime"]
+    assert misfit.get_ylabel() == "chi-squared misfit"
+    target = [line for line in misfit.lines if line.get_label().startswith("target")]
+    assert len(target) == 1 and target[0].get_ydata()[0] == 40.0
+    assert drawn["data misfit: dcr"].lines[-1].get_ydata()[0] == 26.0
+    # slowness-sized regularization values never share an axis with the misfits
+    assert len(drawn["regularization: traveltime"].lines) == 1
+    assert drawn["coupling: cross gradient #0"].get_ylabel() == "coupling value"
+    with pytest.raises(ValueError, match=re.escape(
+            "targets['dcr'] must be a finite number > 0 (chi_factor * n_data), got -1.0")):
+        convergence_figure(history, targets={"dcr": -1.0})
+
+
+def test_model_grid_colour_bars_name_the_property_not_the_data_set(grid, models):
+    table = {"true": {"traveltime": models["true"], "dcr": models["true"] / 1000.0}}
+    figure = model_grid_figure(["true"], ["traveltime", "dcr"], table, grid,
+                               units=["m/s", "log10 ohm m"],
+                               properties=["velocity", "log10 resistivity"])
+    labels = [axes.get_xlabel() for axes in figure.axes if not axes.images and
+              axes.get_label() == "<colorbar>"]
+    assert labels == ["velocity [m/s]", "log10 resistivity [log10 ohm m]"]
+    titles = [axes.get_title() for axes in figure.axes if axes.images]
+    assert titles == ["true: traveltime", "true: dcr"]
 
 
 def test_model_grid_figure_titles_and_column_scales(grid, models):
@@ -257,3 +295,81 @@ def test_plot_model_grid_bad_input_raises(tmp_path, grid, kwargs, error, message
                  "grid": grid, "path": tmp_path / "grid.png", **kwargs}
     with pytest.raises(error, match=re.escape(message)):
         plot_model_grid(**arguments)
+
+
+# -- observed versus predicted, per physics (duck-typed on the operator) ----------------
+def _fit_case(name):
+    from jointinv import load_physics
+
+    operator, model = load_physics(name).example_case()
+    data = operator.simulate(model, relative_error=0.05, noise_floor=1e-6, seed=1)
+    with torch.no_grad():
+        predicted = operator(model * 1.02)
+    return operator, data, predicted
+
+
+def _colour_bar_labels(figure):
+    return [axes.get_xlabel() or axes.get_ylabel() for axes in figure.axes
+            if axes.get_label() == "<colorbar>"]
+
+
+def test_dc_data_fit_is_a_pseudosection_with_normalised_residuals(tmp_path):
+    from jointinv.plotting import data_fit_figure, plot_data_fit
+
+    operator, data, predicted = _fit_case("dcr")
+    figure = data_fit_figure(operator, data, predicted)
+    panels = [axes for axes in figure.axes if axes.get_label() != "<colorbar>"]
+    assert [axes.get_title() for axes in panels] == ["observed", "predicted",
+                                                     "normalised residual"]
+    assert panels[0].get_ylabel() == "pseudo-depth [m]" and panels[0].yaxis_inverted()
+    assert all(axes.get_xlabel() == "x [m]" for axes in panels)
+    assert _colour_bar_labels(figure) == [
+        "apparent resistivity [ohm m]", "apparent resistivity [ohm m]",
+        "normalised residual (predicted - observed) / sigma"]
+    assert len(panels[0].collections[0].get_offsets()) == operator.n_data
+    expected = (predicted.numpy() - data.observed.numpy()) / data.standard_deviation.numpy()
+    np.testing.assert_allclose(panels[2].collections[0].get_array(), expected)
+    assert_valid_png(plot_data_fit(operator, data, predicted, tmp_path / "dc.png"), 3_000)
+
+
+def test_traveltime_data_fit_shows_rays_and_residual_by_source_and_receiver_depth():
+    from jointinv.plotting import data_fit_figure
+
+    operator, data, predicted = _fit_case("traveltime")
+    fit, residual = [axes for axes in data_fit_figure(operator, data, predicted).axes
+                     if axes.get_label() != "<colorbar>"]
+    assert fit.get_xlabel() == "ray index" and fit.get_ylabel() == "travel time [s]"
+    assert [line.get_label() for line in fit.lines] == ["observed", "predicted"]
+    assert (residual.get_xlabel(), residual.get_ylabel()) == ("source depth z [m]",
+                                                              "receiver depth z [m]")
+    assert len(residual.collections[0].get_offsets()) == operator.n_data
+
+
+def test_waveform_data_fit_draws_shot_gathers():
+    from jointinv.plotting import data_fit_figure
+
+    operator, data, predicted = _fit_case("acoustic")
+    figure = data_fit_figure(operator, data, predicted, shot=1)
+    panels = [axes for axes in figure.axes if axes.get_label() != "<colorbar>"]
+    assert [axes.get_title() for axes in panels] == [
+        "shot 1: observed", "shot 1: predicted", "shot 1: residual (predicted - observed)"]
+    assert panels[0].get_ylabel() == "time [s]" and panels[0].get_xlabel() == "receiver index"
+    assert panels[0].images[0].get_array().shape == (operator.nt, operator.n_receivers)
+    with pytest.raises(ValueError, match=re.escape("shot must be an integer in [0, 1], got 2")):
+        data_fit_figure(operator, data, predicted, shot=2)
+
+
+def test_data_fit_errors_and_generic_fallback():
+    from jointinv.plotting import data_fit_figure
+
+    class Operator(torch.nn.Module):
+        pass
+
+    figure = data_fit_figure(Operator(), np.arange(1.0, 5.0), np.arange(1.0, 5.0) + 0.1)
+    assert [axes.get_xlabel() for axes in figure.axes] == ["datum index", "datum index"]
+    with pytest.raises(ValueError, match=re.escape("predicted must have the shape of the data "
+                                                   "(4,), got (3,)")):
+        data_fit_figure(Operator(), np.ones(4), np.ones(3))
+    with pytest.raises(TypeError, match=re.escape("operator must be a jointinv.PhysicsOperator, "
+                                                  "got str")):
+        data_fit_figure("dcr", np.ones(4), np.ones(4))

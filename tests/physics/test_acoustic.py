@@ -294,7 +294,8 @@ def test_errors():
     with pytest.raises(ValueError, match=re.escape("pml_width must be an integer >= 0 (cells), "
                                                    "got -2")):
         tiny_operator(pml_width=-2)
-    with pytest.raises(ValueError, match=re.escape("dt must be a finite number > 0, got 0.0")):
+    with pytest.raises(ValueError, match=re.escape("dt must be a finite number in [1e-12, "
+                                                   "1e+06] s, got 0.0")):
         tiny_operator(dt=0.0)
     with pytest.raises(ValueError, match=re.escape("gradient must be one of ['autograd', "
                                                    "'checkpoint'], got 'adjoint'")):
@@ -321,3 +322,64 @@ def test_missing_deepwave_gives_a_clear_import_error(monkeypatch):
     with pytest.raises(ImportError, match=re.escape("engine='deepwave' needs the optional "
                                                     "package deepwave")):
         tiny_operator(engine="deepwave")
+
+
+def test_zero_wavelet_is_refused():
+    with pytest.raises(ValueError, match=re.escape(
+            "wavelet must not be zero at every time sample (no source, zero data, no dominant "
+            "frequency); got an all-zero wavelet for 2 of 2 shot(s)")):
+        tiny_operator(wavelet=torch.zeros(70), frequency=None)
+
+
+def test_tiny_dt_and_velocity_that_underflow_are_refused():
+    with pytest.raises(ValueError, match=re.escape("dt must be a finite number in [1e-12, 1e+06] "
+                                                   "s, got 5e-324")):
+        tiny_operator(dt=5e-324)
+    with pytest.raises(ValueError, match=re.escape("velocity must be >= 1.24e-151 m/s for dt = "
+                                                   "0.0012 s in torch.float64")):
+        tiny_operator()(torch.full(GRID.shape, 1e-200, dtype=torch.float64))
+
+
+def test_huge_dt_or_nt_is_refused_before_any_work():
+    with pytest.raises(ValueError, match=re.escape(
+            "dt = 10000 s needs 5545269 internal (CFL) steps per sample: 3.88e+08 time steps "
+            "for nt = 70, more than max_time_steps = 1e+06")):
+        tiny_operator(dt=1e4)
+    # without max_velocity the step count is known at the call
+    lazy = tiny_operator(dt=1e4, max_velocity=None, frequency=None,
+                         wavelet=ricker(25.0, 70, 1.2e-3))
+    with pytest.raises(ValueError, match=re.escape("dt = 10000 s needs 5237198 internal")):
+        lazy(smooth_model(GRID))
+    with pytest.raises(ValueError, match=re.escape(
+            "nt = 10000000000 samples make 1e+10 time steps, more than max_time_steps = 1e+06")):
+        tiny_operator(nt=10**10)
+    with pytest.raises(ValueError, match=re.escape(
+            "nt makes the propagation (nt = 200000 samples, 2 shot(s), 4 receiver(s), padded "
+            "grid 26 x 30, gradient='autograd') need about 9.32 GiB, more than max_memory_gb = "
+            "8 GiB; use fewer samples")):
+        tiny_operator(nt=200_000, gradient="autograd", max_velocity=None)
+    # the override lets a user with a big machine go ahead
+    tiny_operator(nt=200_000, gradient="autograd", max_velocity=None, max_memory_gb=16)
+
+
+def test_ricker_refuses_a_wavelet_larger_than_memory():
+    with pytest.raises(ValueError, match=re.escape("nt makes the Ricker wavelet of nt = "
+                                                   "10000000000 samples (four float64 arrays) "
+                                                   "need about 298 GiB, more than max_memory_gb "
+                                                   "= 8 GiB")):
+        ricker(10.0, 10**10, 1e-3)
+
+
+def test_wavelet_helpers_refuse_what_they_cannot_use():
+    with pytest.raises(ValueError, match=re.escape(
+            "freq must be at most the Nyquist frequency 1 / (2 dt) = 500 Hz for dt = 0.001 s, "
+            "got 1e+300 Hz")):
+        ricker(1e300, 10, 1e-3)
+    assert torch.isfinite(ricker(10.0, 10, 1e-3, peak_time=1e300)).all()
+    with pytest.raises(ValueError, match=re.escape("wavelet must not be zero everywhere (it has "
+                                                   "no peak frequency), got all zeros")):
+        peak_frequency(torch.zeros(50), 1e-3)
+    with pytest.raises(ValueError, match=re.escape(
+            "frequency must be a finite number in [1e-12, 416.667] Hz (the Nyquist frequency "
+            "of dt), got 1000.0")):
+        tiny_operator(frequency=1000.0)

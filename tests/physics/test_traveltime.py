@@ -335,3 +335,31 @@ def test_model_errors(case):
         operator.vjp(model, torch.ones(15, dtype=torch.float64))
     with pytest.raises(ValueError, match=re.escape("n_sources must be an integer >= 1, got 0")):
         StraightRayTomography.crosshole(GRID, 0, 3)
+
+
+def test_crosshole_refuses_a_string_grid():
+    with pytest.raises(TypeError, match=re.escape("grid must be a jointinv.Grid, got str")):
+        StraightRayTomography.crosshole("5x4", 3, 3)
+
+
+@pytest.mark.parametrize("velocity,dtype,message", [
+    (5e-324, torch.float64, "model (velocity) must be >= 7.46e-155 m/s in torch.float64"),
+    (1e-30, torch.float32, "model (velocity) must be >= 5.42e-20 m/s in torch.float32"),
+    (0.0, torch.float64, "model (velocity) must be > 0 m/s everywhere, got 0.0"),
+])
+def test_velocity_whose_reciprocal_overflows_is_refused(velocity, dtype, message):
+    operator = StraightRayTomography.crosshole(Grid(nx=4, nz=3, dx=1.0, dz=1.0), 2, 2)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        operator(torch.full((3, 4), velocity, dtype=dtype))
+
+
+@pytest.mark.parametrize("velocity", [0.5, 3e5])
+def test_implausible_velocity_warns_once(velocity, recwarn):
+    operator = StraightRayTomography.crosshole(Grid(nx=4, nz=3, dx=1.0, dz=1.0), 2, 2)
+    model = torch.full((3, 4), velocity, dtype=torch.float64)
+    with pytest.warns(UserWarning, match=re.escape("is the model in m/s (not km/s or slowness)?")):
+        times = operator(model)
+    assert torch.isfinite(times).all()
+    recwarn.clear()
+    operator(model)
+    assert not [w for w in recwarn if "is the model in m/s" in str(w.message)]
