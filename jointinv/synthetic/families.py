@@ -85,10 +85,15 @@ def _faults(rng, grid: Grid, n_faults: int) -> tuple:
 
 
 def _layer_cake(grid: Grid, rng, n_layers: int, dip: float, fold=None, faults=(),
-                family: str = "") -> tuple[UnitModel, np.ndarray]:
-    """Layers filling the depositional depths seen on the grid, and those depths."""
+                family: str = "", visible=None) -> tuple[UnitModel, np.ndarray]:
+    """Layers filling the depositional depths seen on the grid, and those depths.
+
+    ``visible`` (boolean ``(nz, nx)``) restricts the depths the layers must
+    fill to those of its cells, e.g. below an unconformity.
+    """
     depth = depositional_depth(grid, dip=dip, fold=fold, faults=faults)
-    interfaces = random_interfaces(rng, n_layers, float(depth.min()), float(depth.max()),
+    seen = depth if visible is None or not visible.any() else depth[visible]
+    interfaces = random_interfaces(rng, n_layers, float(seen.min()), float(seen.max()),
                                    min_thickness=2 * grid.dz)
     units = np.searchsorted(interfaces, depth, side="right")
     features = {"dip": dip, "fold": fold, "faults": faults, "interfaces": tuple(interfaces)}
@@ -148,16 +153,22 @@ def _add_sediment_bodies(model: UnitModel, grid: Grid, rng, depositional: np.nda
     return model
 
 
-def _unconformity(grid: Grid, rng, old: UnitModel, n_young: int) -> tuple[UnitModel, np.ndarray]:
-    """Younger flat layers above an undulating erosion surface cut into ``old``.
+def _erosion_surface(grid: Grid, rng) -> np.ndarray:
+    """Depth [m] ``(nz, nx)`` of an undulating erosion surface (constant down each column)."""
+    depth, width = grid.z_max - grid.z0, grid.x_max - grid.x0
+    x, _ = coordinates(grid)
+    return depth * (rng.uniform(0.25, 0.55) + rng.uniform(0.0, 0.08) * np.sin(
+        2 * np.pi * x / (width * rng.uniform(0.5, 1.5)) + rng.uniform(0, 2 * np.pi)))
+
+
+def _unconformity(grid: Grid, rng, old: UnitModel, surface: np.ndarray,
+                  n_young: int) -> tuple[UnitModel, np.ndarray]:
+    """Younger flat layers above the erosion ``surface`` cut into ``old``.
 
     Returns the new model and the boolean ``(nz, nx)`` mask of the cells above
     the surface.
     """
-    depth, width = grid.z_max - grid.z0, grid.x_max - grid.x0
-    x, z = coordinates(grid)
-    surface = depth * (rng.uniform(0.25, 0.55) + rng.uniform(0.0, 0.08) * np.sin(
-        2 * np.pi * x / (width * rng.uniform(0.5, 1.5)) + rng.uniform(0, 2 * np.pi)))
+    _, z = coordinates(grid)
     interfaces = random_interfaces(rng, n_young, 0.0, float(surface.max()), 2 * grid.dz)
     above = z < surface
     units = np.where(above, np.searchsorted(interfaces, z, side="right"),
@@ -211,23 +222,26 @@ def lenses(grid: Grid, rng: np.random.Generator) -> UnitModel:
 def unconformity(grid: Grid, rng: np.random.Generator) -> UnitModel:
     """2–4 flat layers over an erosion surface cut into 3–7 dipping, faulted layers."""
     dip = math.copysign(rng.uniform(10.0, 35.0), rng.uniform(-1.0, 1.0))
+    surface = _erosion_surface(grid, rng)
     old, _ = _layer_cake(grid, rng, int(rng.integers(3, 8)), dip,
                          faults=_faults(rng, grid, int(rng.integers(0, 3))),
-                         family="unconformity")
-    return _unconformity(grid, rng, old, int(rng.integers(2, 5)))[0]
+                         family="unconformity", visible=coordinates(grid)[1] >= surface)
+    return _unconformity(grid, rng, old, surface, int(rng.integers(2, 5)))[0]
 
 
 def mixed(grid: Grid, rng: np.random.Generator) -> UnitModel:
     """A random combination of the other families' ingredients."""
     faults = _faults(rng, grid, int(rng.integers(0, 3)))
+    _, z = coordinates(grid)
+    surface = _erosion_surface(grid, rng) if rng.uniform() < 0.3 else None
     model, depth = _layer_cake(grid, rng, int(rng.integers(3, 9)), _dip(rng, 25.0),
-                               _fold(rng, grid, 0.4), faults, family="mixed")
-    if rng.uniform() < 0.3:
-        model, above = _unconformity(grid, rng, model, int(rng.integers(2, 4)))
+                               _fold(rng, grid, 0.4), faults, family="mixed",
+                               visible=None if surface is None else z >= surface)
+    if surface is not None:
+        model, above = _unconformity(grid, rng, model, surface, int(rng.integers(2, 4)))
         # The young layers were deposited flat (depositional depth = depth);
         # shift them far above the old coordinates so that a body drawn on
         # one side of the surface never appears on the other.
-        _, z = coordinates(grid)
         depth = np.where(above, z - np.abs(depth).max() - 2 * z.max(), depth)
     counts = np.bincount(rng.integers(0, 4, size=int(rng.integers(0, 5))), minlength=4)
     model = _add_sediment_bodies(model, grid, rng, depth, "channel", int(counts[0]))
