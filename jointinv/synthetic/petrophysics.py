@@ -45,7 +45,7 @@ import zlib
 import numpy as np
 import torch
 
-from ..grid import Grid
+from ..grid import Grid, check_grid
 from ..validation import check_nonnegative_float, check_positive_float
 from .random_fields import gaussian_random_field
 from .units import UnitModel
@@ -101,6 +101,8 @@ def _check_range(key: str, spec: dict) -> tuple[float, float]:
 
 def _check_relation(key: str, value, keys) -> dict:
     where = f"properties[{key!r}]['relation']"
+    if value is None:
+        return {"kind": "none"}
     value = _check_entries(where, value, _RELATION_ENTRIES)
     kind = value.get("kind", "correlated")
     if kind not in RELATIONS:
@@ -127,9 +129,12 @@ def _check_texture(key: str, value) -> dict | None:
         return None
     lengths = value.get("correlation_length")
     if lengths is not None:
-        lengths = np.broadcast_to(np.asarray(lengths, dtype=float), (2,))
-        lengths = tuple(check_positive_float(f"{where}['correlation_length']", float(v))
-                        for v in lengths)
+        values = np.atleast_1d(np.asarray(lengths, dtype=object))
+        if values.ndim != 1 or values.size not in (1, 2):
+            raise ValueError(f"{where}['correlation_length'] must be a length [m] or two "
+                             f"(along z, along x), got {lengths!r}")
+        lengths = tuple(check_positive_float(f"{where}['correlation_length']", v)
+                        for v in np.broadcast_to(values, (2,)))
     smoothness = check_positive_float(f"{where}['smoothness']", value.get("smoothness", 3.0))
     return {"amplitude": amplitude, "correlation_length": lengths, "smoothness": smoothness}
 
@@ -191,8 +196,7 @@ def check_properties(properties) -> dict:
             raise ValueError(f"properties[{key!r}] needs a 'property' name (a string such as "
                              f"'velocity'), got {spec.get('property')!r}")
         specs[key] = {"property": spec["property"], "range": _check_range(key, spec),
-                      "relation": _check_relation(key, spec.get("relation", {"kind": "none"}),
-                                                  properties),
+                      "relation": _check_relation(key, spec.get("relation"), properties),
                       "texture": _check_texture(key, spec.get("texture"))}
     return {key: specs[key] for key in _dependency_order(specs)}
 
@@ -242,6 +246,9 @@ def paint_units(unit_model: UnitModel, grid: Grid, properties=None, seed: int = 
         of its property, in the order of ``properties``.
     """
     specs = check_properties(properties)
+    grid = check_grid("grid", grid)
+    if not isinstance(unit_model, UnitModel):
+        raise TypeError(f"unit_model must be a UnitModel, got {type(unit_model).__name__}")
     if tuple(unit_model.units.shape) != grid.shape:
         raise ValueError(f"unit_model.units must have the grid shape (nz, nx) = {grid.shape}, "
                          f"got {tuple(unit_model.units.shape)}")

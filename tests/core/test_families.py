@@ -221,6 +221,12 @@ def test_entry_point_families(monkeypatch):
      "relations form a cycle (a -> b -> a)"),
     ({"a": {"property": "velocity", "texture": {"amplitude": -1.0}}},
      "properties['a']['texture']['amplitude'] must be a finite number >= 0"),
+    ({"a": {"property": "velocity", "texture": {"amplitude": 0.1,
+                                                "correlation_length": (1.0, 2.0, 3.0)}}},
+     "properties['a']['texture']['correlation_length'] must be a length [m] or two"),
+    ({"a": {"property": "velocity", "relation": {"to": "b", "scatter": float("nan")}},
+      "b": {"property": "velocity"}},
+     "properties['a']['relation']['scatter'] must be a finite number >= 0"),
 ])
 def test_bad_properties_name_the_key(properties, message):
     with pytest.raises(ValueError, match=re.escape(message)):
