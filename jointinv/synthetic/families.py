@@ -25,15 +25,17 @@ else reverse.
     base) 10–30 % of the width wide and 4–12 % of the depth deep, in the layers'
     depositional coordinates (tilted with them).
 ``lenses``
-    3–6 folded layers (as ``layered``) and 2–5 lenses 10–35 % of the width
-    long, 3–10 % of the depth thick, deformed with the layers.
+    3–6 layers dipping 0–15°, always folded (fold as in ``layered``), and 2–5
+    lenses 10–35 % of the width long, 3–10 % of the depth thick, deformed with
+    the layers.
 ``unconformity``
     2–4 flat younger layers above an erosion surface at 25–55 % of the depth
     (undulating by 0–8 % of the depth), over 3–7 older layers dipping 10–35°
     and cut by 0–2 faults that stop at the surface.
 ``mixed``
     any of the above combined: 3–8 layers dipping 0–25°, fold with
-    probability 0.4, 0–2 faults, an unconformity with probability 0.3, then
+    probability 0.4, 0–2 faults, an unconformity with probability 0.3 (2–3
+    younger layers), then
     0–4 bodies, each a channel, lens, block or dike with equal probability.
 """
 

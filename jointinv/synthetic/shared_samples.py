@@ -71,10 +71,6 @@ def load_family(family):
     return loaded
 
 
-def _check_index(index) -> int:
-    return check_seed("index", index)
-
-
 def draw_units(family, grid, index: int, seed: int = 0, **options) -> UnitModel:
     """The unit geometry of sample ``index``.
 
@@ -99,7 +95,7 @@ def draw_units(family, grid, index: int, seed: int = 0, **options) -> UnitModel:
     """
     function = load_family(family)
     grid = check_grid("grid", grid)
-    index, seed = _check_index(index), check_seed("seed", seed)
+    index, seed = check_seed("index", index), check_seed("seed", seed)
     rng = np.random.default_rng(np.random.SeedSequence([seed, index],
                                                        spawn_key=(_GEOMETRY_STREAM,)))
     model = function(grid, rng, **options)
@@ -119,14 +115,8 @@ def draw_sample(family, grid, index: int, seed: int = 0, properties=None,
 
     Parameters
     ----------
-    family : str or callable
-        See :func:`draw_units`; names: :func:`available_families`.
-    grid : Grid
-        Model grid.
-    index : int
-        Sample number in ``[0, 2**63)``.
-    seed : int, default 0
-        Dataset seed in ``[0, 2**63)``.
+    family, grid, index, seed
+        As in :func:`draw_units`; family names: :func:`available_families`.
     properties : dict, optional
         ``{key: {"property": name, "range": (min, max), "relation": {...},
         "texture": {...}}}``, see :mod:`.petrophysics`; default velocity and
