@@ -35,8 +35,8 @@ else reverse.
 ``mixed``
     any of the above combined: 3–8 layers dipping 0–25°, fold with
     probability 0.4, 0–2 faults, an unconformity with probability 0.3 (2–3
-    younger layers), then
-    0–4 bodies, each a channel, lens, block or dike with equal probability.
+    younger layers), then 0–4 bodies, each a channel, lens, block or dike
+    with equal probability.
 """
 
 from __future__ import annotations
