@@ -22,8 +22,65 @@ def test_defaults_fill_a_minimal_config(tmp_path):
 def test_strategy_options_are_typed(tmp_path):
     config = load_config(write(tmp_path, {"strategies": [
         {"name": "cross_gradient", "coupling_weight": 2, "label": "cg"}]}))
-    assert config["strategies"][0]["options"] == {"coupling_weight": 2.0}
-    assert isinstance(config["strategies"][0]["options"]["coupling_weight"], float)
+    assert config["strategies"][0] == {"name": "cross_gradient", "label": "cg",
+                                       "coupling_weight": 2.0}
+    assert isinstance(config["strategies"][0]["coupling_weight"], float)
+
+
+README_EXAMPLE = {"case": "fault", "options": {"max_iterations": 30},
+                  "physics": {"dcr": {"alpha_s": 0.001}},
+                  "strategies": [{"name": "independent"},
+                                 {"name": "cross_gradient", "coupling_weight": 0.3},
+                                 {"name": "sequential"}]}
+
+
+def test_validation_is_idempotent(tmp_path):
+    # jointinv compare validates when loading and again in run_comparison
+    once = load_config(write(tmp_path, README_EXAMPLE))
+    assert validate_config(once) == once
+    assert validate_config(validate_config(once)) == once
+
+
+def test_strategy_options_come_from_the_strategy_signature(monkeypatch):
+    import jointinv.strategies as strategies
+    from jointinv.config import strategy_options
+
+    def invert_new(setups, max_iterations=5, smoothing_passes=2, progress=True):
+        """A strategy with an option the config module has never heard of."""
+
+    monkeypatch.setitem(strategies.STRATEGIES, "new", invert_new)
+    assert strategy_options("new") == {"max_iterations": 5, "smoothing_passes": 2}
+    config = validate_config({"strategies": [{"name": "new", "smoothing_passes": 3}]})
+    assert config["strategies"][0]["smoothing_passes"] == 3
+    # typed by the signature's default; still range-checked where the schema knows the name
+    with pytest.raises(TypeError, match=re.escape(
+            "config strategies[0].smoothing_passes must be of type int, got str")):
+        validate_config({"strategies": [{"name": "new", "smoothing_passes": "two"}]})
+    with pytest.raises(ValueError, match=re.escape(
+            "config strategies[0].max_iterations must be >= 1, got 0")):
+        validate_config({"strategies": [{"name": "new", "max_iterations": 0}]})
+
+
+def test_shared_options_must_fit_a_listed_strategy():
+    # coupling_weight is shared with the joint strategies only
+    config = validate_config({"options": {"coupling_weight": 0.5}, "strategies": [
+        {"name": "independent"}, {"name": "cross_gradient"}]})
+    assert config["options"] == {"coupling_weight": 0.5}
+    with pytest.raises(ValueError, match=re.escape(
+            "config options has unknown keys ['coupling_weight']; allowed: ['beta0_ratio'")):
+        validate_config({"options": {"coupling_weight": 0.5},
+                         "strategies": [{"name": "independent"}]})
+
+
+def test_schema_lists_every_key_with_type_range_and_default():
+    from jointinv.config import SCHEMA, schema_text
+
+    text = schema_text()
+    assert "| physics.*.chi_factor | float | > 0 | 1.0 |" in text
+    assert "| cooling_factor | float | >= 1 | 2.0 |" in text
+    for key in SCHEMA:
+        assert f"| {key.split('.')[-1] if key.startswith('options.') else key} |" in text \
+            or key in ("options.solver", "options.lr")  # listed once a strategy takes them
 
 
 @pytest.mark.parametrize("config,error,message", [
@@ -43,7 +100,35 @@ def test_strategy_options_are_typed(tmp_path):
      ValueError, "config strategies[0].coupling must be one of"),
     ({"strategies": [{"name": "independent"}, {"name": "independent"}]}, ValueError,
      "config strategies need distinct labels"),
-    ({"velocity_units": "ft/s"}, ValueError, "config velocity_units must be 'm/s' or 'km/s'"),
+    ({"velocity_units": "ft/s"}, ValueError,
+     "config velocity_units must be one of ['m/s', 'km/s'], got 'ft/s'"),
+    # ranges: the key path and the allowed range
+    ({"physics": {"dcr": {"alpha_s": -1}}}, ValueError,
+     "config physics.dcr.alpha_s must be >= 0, got -1.0"),
+    ({"physics": {"traveltime": {"chi_factor": 0}}}, ValueError,
+     "config physics.traveltime.chi_factor must be > 0, got 0.0"),
+    ({"physics": {"dcr": {"beta": 0}}}, ValueError, "config physics.dcr.beta must be > 0"),
+    ({"options": {"coupling_weight": -1}}, ValueError,
+     "config options.coupling_weight must be >= 0, got -1.0"),
+    ({"seed": -1}, ValueError, "config seed must be in [0, 9223372036854775807], got -1"),
+    ({"options": {"max_iterations": 0}}, ValueError,
+     "config options.max_iterations must be >= 1, got 0"),
+    ({"options": {"beta0_ratio": -1}}, ValueError,
+     "config options.beta0_ratio must be > 0, got -1.0"),
+    ({"options": {"cooling_factor": 0}}, ValueError,
+     "config options.cooling_factor must be >= 1, got 0.0"),
+    ({"options": {"cg_max_iterations": 2.5}}, TypeError,
+     "config options.cg_max_iterations must be of type int, got float (2.5)"),
+    ({"options": {"coupling_eps": float("nan")}}, ValueError,
+     "config options.coupling_eps must be > 0, got nan"),
+    ({"strategies": [{"name": "cross_gradient", "coupling_iterations": 3}]}, ValueError,
+     "config strategies[0] has unknown keys ['coupling_iterations']; allowed: ['beta0_ratio'"),
+    ({"strategies": [{"name": "cross_gradient", "coupling_wieght": 1}]}, ValueError,
+     "config strategies[0] has unknown keys ['coupling_wieght']; allowed: "),
+    ({"strategies": [{"name": "sequential", "max_iter": 1}]}, ValueError,
+     "config strategies[0] has unknown keys ['max_iter']"),
+    ({"physics": {"dcr": {"sensitivity_weighting": 1}}}, TypeError,
+     "config physics.dcr.sensitivity_weighting must be of type bool, got int"),
 ])
 def test_bad_configs_are_rejected_clearly(tmp_path, config, error, message):
     with pytest.raises(error, match=re.escape(message)):
