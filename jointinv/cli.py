@@ -9,7 +9,6 @@ stops a run with one line and exit code 130.
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
 import time
 from pathlib import Path
@@ -55,13 +54,12 @@ def _demo(args) -> int:
 def _joint_solver_options(solver: str) -> dict:
     """``{"solver": solver}`` when the joint strategies take a solver.
 
-    Until they do, only their built-in Gauss-Newton can run, and asking for
-    another solver is an error rather than silently ignored.
+    A strategy that does not would run its own solver: asking for another
+    one is then an error, never silently ignored.
     """
-    from .strategies import STRATEGIES
+    from .config import strategy_settings
 
-    takes = all("solver" in inspect.signature(STRATEGIES[name]).parameters
-                for name in ("independent", "cross_gradient"))
+    takes = all("solver" in strategy_settings(name) for name in ("independent", "cross_gradient"))
     if takes:
         return {"solver": solver}
     if solver != "gauss_newton":

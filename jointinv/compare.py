@@ -8,7 +8,7 @@ import time
 import numpy as np
 import torch
 
-from .config import strategy_options, validate_config
+from .config import strategy_settings, validate_config
 from .joint_cases import joint_case
 from .outputs import RunFolder, atomic_path, check_output_folder, write_text
 from .physics_setup import PhysicsSetup
@@ -51,7 +51,7 @@ def _markdown(rows) -> str:
 
 def _strategy_options(config, strategy) -> dict:
     """Shared options the strategy takes, overridden by the strategy's own."""
-    accepted = strategy_options(strategy["name"])
+    accepted = strategy_settings(strategy["name"])
     options = {k: v for k, v in config["options"].items() if k in accepted}
     options.update({k: v for k, v in strategy.items() if k not in ("name", "label")})
     return options

@@ -15,21 +15,23 @@ Example (``jointinv compare study.yaml``)::
     strategies:
       - name: independent
       - name: cross_gradient
-        coupling_weight: 1.0
+        coupling: {weight: 1.0}
       - name: sequential
-        coupling_weight: 0.1
+        coupling: {kind: cross_gradient, weight: 0.1}
 
 Every key, its type, range and default is in :data:`SCHEMA` (``jointinv
-schema`` prints it). The options a strategy takes are the keyword arguments
-of its function in :data:`jointinv.strategies.STRATEGIES` (read from its
-signature, so a new option is accepted without touching this file); those
-named in :data:`SCHEMA` are also range-checked. :func:`validate_config`
+schema`` prints it). The options a strategy takes are read from the strategy
+itself (:func:`jointinv.strategies.strategy_options`: its keyword arguments
+and :class:`jointinv.runner.SolverOptions`), so a new option is accepted
+without touching this file; those named in :data:`SCHEMA` are also
+range-checked, the others typed by their default. :func:`validate_config`
 returns a config of the same form as its input, so validating twice gives
 the same result.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 import numbers
@@ -38,7 +40,7 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["load_config", "validate_config", "strategy_options", "schema_text", "Setting",
+__all__ = ["load_config", "validate_config", "strategy_settings", "schema_text", "Setting",
            "SCHEMA", "DEFAULT_CONFIG"]
 
 
@@ -47,14 +49,17 @@ def _cases():
     return JOINT_CASES
 
 
-def _couplings():
-    from .strategies import COUPLINGS
-    return COUPLINGS
-
-
 def _solvers():
-    from .inversion import SOLVERS
+    from .runner import SOLVERS
     return SOLVERS
+
+
+def _check_coupling(value) -> None:
+    """Let :class:`jointinv.coupling.Coupling` judge a kind name, a mapping or a list."""
+    from .coupling import Coupling
+
+    for item in value if isinstance(value, list) else [value]:
+        Coupling.coerce(item)
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,9 @@ class Setting:
     low_open: bool = False
     choices: object = None
     nullable: bool = False
+    validator: object = None
+    range_note: str = ""
+    type_note: str = ""
 
     def allowed(self) -> tuple | None:
         choices = self.choices() if callable(self.choices) else self.choices
@@ -83,6 +91,8 @@ class Setting:
         """The allowed values, e.g. ``> 0``, ``[1, 1000]``, ``one of [...]``."""
         if self.allowed() is not None:
             return f"one of {list(self.allowed())}"
+        if self.range_note:
+            return self.range_note
         if self.low is None and self.high is None:
             return "any"
         if self.high is None:
@@ -103,6 +113,11 @@ class Setting:
             raise TypeError(f"config {where} must be of type {self.type.__name__}"
                             f"{' or null' if self.nullable else ''}, "
                             f"got {type(value).__name__} ({value!r})")
+        if self.validator is not None:
+            try:
+                self.validator(value)
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"config {where}: {error}") from error
         allowed = self.allowed()
         if allowed is not None and value not in allowed:
             raise ValueError(f"config {where} must be one of {list(allowed)}, got {value!r}")
@@ -135,24 +150,27 @@ SCHEMA = {
                                                "regularization"),
     "physics.*.beta": Setting(float, None, "fixed starting beta (estimated when null)",
                               low=0, low_open=True, nullable=True),
+    "options.solver": Setting(str, None, "solver", choices=_solvers),
     "options.max_iterations": Setting(int, None, "solver iterations (rounds for sequential)",
                                       low=1),
     "options.beta0_ratio": Setting(float, None, "starting beta / eigenvalue estimate",
                                    low=0, low_open=True),
     "options.cooling_factor": Setting(float, None, "beta is divided by it while above "
                                       "target (1 = no cooling)", low=1),
+    "options.cooling_rate": Setting(int, None, "cool beta every cooling_rate iterations",
+                                    low=1),
     "options.cg_max_iterations": Setting(int, None, "CG iterations per Gauss-Newton step",
                                          low=1),
-    "options.coupling_weight": Setting(float, None, "coupling weight lambda (unit-free)",
-                                       low=0),
-    "options.coupling": Setting(str, None, "structural coupling term", choices=_couplings),
-    "options.coupling_iterations": Setting(int, None, "L-BFGS iterations of a coupling step",
-                                           low=1),
-    "options.coupling_eps": Setting(float, None, "gradient floor of the normalised "
-                                    "cross-gradient", low=0, low_open=True),
-    "options.solver": Setting(str, None, "solver", choices=_solvers),
     "options.lr": Setting(float, None, "learning rate of adam / lbfgs", low=0, low_open=True,
                           nullable=True),
+    "options.coupling": Setting(object, None, "structural coupling: a kind, {kind:, weight:, "
+                                "eps:} (weight = unit-free lambda) or a list of them",
+                                validator=_check_coupling,
+                                range_note="kind one of [cross_gradient, "
+                                "cross_gradient_unnormalized, joint_total_variation], "
+                                "weight >= 0, eps > 0", type_note="str, mapping or list"),
+    "options.coupling_iterations": Setting(int, None, "L-BFGS iterations of a coupling step",
+                                           low=1),
 }
 
 DEFAULT_CONFIG = {
@@ -163,25 +181,39 @@ DEFAULT_CONFIG = {
 }
 
 _PHYSICS_NAMES = ("traveltime", "dcr")
-#: Strategy keywords the runner sets itself, never a config.
-_RUNNER_KEYWORDS = ("setups", "progress")
+#: Strategy options that a config cannot set, and why.
+_NOT_IN_CONFIG = {"progress": "the command line sets it (--quiet)",
+                  "parameterization": "it is a torch module; use the Python API"}
 _ENTRY_KEYS = ("name", "label")
 
 
-def strategy_options(name: str) -> dict:
-    """``{option: default}`` of strategy ``name``, read from its function's signature."""
-    from .strategies import STRATEGIES
+def strategy_settings(name: str) -> dict:
+    """``{option: default}`` a config may give strategy ``name``.
 
-    parameters = inspect.signature(STRATEGIES[name]).parameters.values()
-    return {p.name: (None if p.default is inspect.Parameter.empty else p.default)
-            for p in parameters
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-            and p.name not in _RUNNER_KEYWORDS}
+    The names come from the strategy (:func:`jointinv.strategies.strategy_options`);
+    a default from its signature, else from :class:`jointinv.runner.SolverOptions`
+    (a strategy may start from other solver defaults: its docstring says so).
+    """
+    from .runner import SolverOptions
+    from .strategies import STRATEGIES, strategy_options
+
+    parameters = inspect.signature(STRATEGIES[name]).parameters
+    solver_defaults = {f.name: f.default for f in dataclasses.fields(SolverOptions)}
+    settings = {}
+    for option in strategy_options(name):
+        if option in _NOT_IN_CONFIG:
+            continue
+        parameter = parameters.get(option)
+        has_default = parameter is not None and parameter.default is not parameter.empty
+        settings[option] = parameter.default if has_default else solver_defaults.get(option)
+    return settings
 
 
 def _check_keys(where: str, mapping, allowed):
     if not isinstance(mapping, dict):
         raise TypeError(f"config {where} must be a mapping, got {type(mapping).__name__}")
+    for key in sorted(set(mapping) & set(_NOT_IN_CONFIG) - set(allowed)):
+        raise ValueError(f"config {where}.{key} cannot be set in a config: {_NOT_IN_CONFIG[key]}")
     unknown = sorted(set(mapping) - set(allowed))
     if unknown:
         raise ValueError(f"config {where} has unknown keys {unknown}; allowed: {sorted(allowed)}")
@@ -209,7 +241,7 @@ def _check_strategy(index: int, entry) -> dict:
     if entry["name"] not in STRATEGIES:
         raise ValueError(f"config {where}.name must be one of {sorted(STRATEGIES)}, "
                          f"got {entry['name']!r}")
-    defaults = strategy_options(entry["name"])
+    defaults = strategy_settings(entry["name"])
     options = {k: v for k, v in entry.items() if k not in _ENTRY_KEYS}
     _check_keys(where, options, defaults)
     checked = {"name": entry["name"], "label": str(entry.get("label", entry["name"]))}
@@ -221,7 +253,7 @@ def _check_shared_options(options, strategies) -> dict:
     """Shared options go to every listed strategy that takes them; each must fit one."""
     accepted = {}
     for entry in strategies:
-        for key, default in strategy_options(entry["name"]).items():
+        for key, default in strategy_settings(entry["name"]).items():
             accepted.setdefault(key, default)
     _check_keys("options", options, accepted)
     return {k: _check_option("options", k, v, accepted[k]) for k, v in options.items()}
@@ -296,9 +328,12 @@ def schema_text() -> str:
     """Every config key with its type, range, default and meaning (``jointinv schema``)."""
     from .strategies import STRATEGIES
 
-    def row(key, setting, default):
-        kind = setting.type.__name__ + (" or null" if setting.nullable else "")
-        return f"| {key} | {kind} | {setting.range_text()} | {default!r} | {setting.help} |"
+    from .runner import SolverOptions
+
+    def row(key, setting, default, mark=""):
+        kind = setting.type_note or setting.type.__name__ + (" or null" if setting.nullable
+                                                             else "")
+        return f"| {key} | {kind} | {setting.range_text()} | {default!r}{mark} | {setting.help} |"
 
     lines = ["Keys of a comparison config (jointinv compare CONFIG.yaml)", "",
              "| key | type | range | default | meaning |", "|---|---|---|---|---|"]
@@ -309,6 +344,9 @@ def schema_text() -> str:
     for name in STRATEGIES:
         lines += ["", f"strategy {name}:", "",
                   "| key | type | range | default | meaning |", "|---|---|---|---|---|"]
-        for key, default in strategy_options(name).items():
-            lines.append(row(key, _setting_for(key, default), default))
+        for key, default in strategy_settings(name).items():
+            solver_option = key in SolverOptions.names()
+            lines.append(row(key, _setting_for(key, default), default, "*" * solver_option))
+    lines += ["", "* default of jointinv.runner.SolverOptions; a strategy may start from its "
+              "own (see its docstring: the joint and sequential strategies say so)."]
     return "\n".join(lines)

@@ -15,22 +15,21 @@ from jointinv.outputs import MARKER, RunFolder, atomic_path, check_output_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The real CLI, with Gauss-Newton pausing after its first iteration so that the
-# SIGINT lands mid-inversion on any machine (a crosshole inversion takes ~1 s).
+# The real CLI, with the solver pausing after it reports its first iteration so
+# that the SIGINT lands mid-inversion on any machine (the inversion takes ~1 s).
 _PAUSING_CLI = """
 import sys, time
-import jointinv.inversion as inversion
 from jointinv.cli import main
+from jointinv.solvers.progress import IterationReporter
 
-solve = inversion.gauss_newton
+report = IterationReporter.row
 
-def pausing(*args, **kwargs):
-    def pause(iteration, models, row):
-        print("ITERATION", iteration, flush=True)
-        time.sleep(60)
-    return solve(*args, callback=pause, **kwargs)
+def pausing(self, row):
+    report(self, row)
+    print("ITERATION", row["iteration"], flush=True)
+    time.sleep(60)
 
-inversion.gauss_newton = pausing
+IterationReporter.row = pausing
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -163,5 +162,5 @@ def test_version_help_and_schema(capsys):
     assert main(["schema"]) == 0
     out = capsys.readouterr().out
     assert "| physics.*.chi_factor | float | > 0 | 1.0 |" in out
-    assert re.search(r"strategy cross_gradient:.*\| coupling_weight \| float \| >= 0 \|", out,
-                     re.S)
+    assert re.search(r"strategy sequential:.*\| coupling_iterations \| int \| >= 1 \| 20 \|",
+                     out, re.S)

@@ -21,16 +21,16 @@ def test_defaults_fill_a_minimal_config(tmp_path):
 
 def test_strategy_options_are_typed(tmp_path):
     config = load_config(write(tmp_path, {"strategies": [
-        {"name": "cross_gradient", "coupling_weight": 2, "label": "cg"}]}))
+        {"name": "cross_gradient", "beta0_ratio": 2, "label": "cg"}]}))
     assert config["strategies"][0] == {"name": "cross_gradient", "label": "cg",
-                                       "coupling_weight": 2.0}
-    assert isinstance(config["strategies"][0]["coupling_weight"], float)
+                                       "beta0_ratio": 2.0}
+    assert isinstance(config["strategies"][0]["beta0_ratio"], float)
 
 
 README_EXAMPLE = {"case": "fault", "options": {"max_iterations": 30},
                   "physics": {"dcr": {"alpha_s": 0.001}},
                   "strategies": [{"name": "independent"},
-                                 {"name": "cross_gradient", "coupling_weight": 0.3},
+                                 {"name": "cross_gradient", "coupling": {"weight": 0.3}},
                                  {"name": "sequential"}]}
 
 
@@ -43,13 +43,18 @@ def test_validation_is_idempotent(tmp_path):
 
 def test_strategy_options_come_from_the_strategy_signature(monkeypatch):
     import jointinv.strategies as strategies
-    from jointinv.config import strategy_options
+    from jointinv.config import strategy_settings
+    from jointinv.runner import SolverOptions
 
-    def invert_new(setups, max_iterations=5, smoothing_passes=2, progress=True):
+    def invert_new(setups, *, max_iterations=5, smoothing_passes=2, parameterization=None,
+                   **solver_options):
         """A strategy with an option the config module has never heard of."""
 
     monkeypatch.setitem(strategies.STRATEGIES, "new", invert_new)
-    assert strategy_options("new") == {"max_iterations": 5, "smoothing_passes": 2}
+    settings = strategy_settings("new")
+    assert settings["max_iterations"] == 5 and settings["smoothing_passes"] == 2
+    assert settings["beta0_ratio"] == SolverOptions().beta0_ratio  # the solver's options too
+    assert "progress" not in settings and "parameterization" not in settings
     config = validate_config({"strategies": [{"name": "new", "smoothing_passes": 3}]})
     assert config["strategies"][0]["smoothing_passes"] == 3
     # typed by the signature's default; still range-checked where the schema knows the name
@@ -62,14 +67,23 @@ def test_strategy_options_come_from_the_strategy_signature(monkeypatch):
 
 
 def test_shared_options_must_fit_a_listed_strategy():
-    # coupling_weight is shared with the joint strategies only
-    config = validate_config({"options": {"coupling_weight": 0.5}, "strategies": [
+    # coupling is shared with the joint strategies only
+    config = validate_config({"options": {"coupling": {"weight": 0.5}}, "strategies": [
         {"name": "independent"}, {"name": "cross_gradient"}]})
-    assert config["options"] == {"coupling_weight": 0.5}
+    assert config["options"] == {"coupling": {"weight": 0.5}}
     with pytest.raises(ValueError, match=re.escape(
-            "config options has unknown keys ['coupling_weight']; allowed: ['beta0_ratio'")):
-        validate_config({"options": {"coupling_weight": 0.5},
+            "config options has unknown keys ['coupling']; allowed: ['beta0_ratio'")):
+        validate_config({"options": {"coupling": "cross_gradient"},
                          "strategies": [{"name": "independent"}]})
+
+
+def test_options_the_command_line_or_python_sets_are_refused_by_name():
+    with pytest.raises(ValueError, match=re.escape(
+            "config options.progress cannot be set in a config: the command line sets it")):
+        validate_config({"options": {"progress": False}})
+    with pytest.raises(ValueError, match=re.escape(
+            "config strategies[0].parameterization cannot be set in a config: it is a torch")):
+        validate_config({"strategies": [{"name": "independent", "parameterization": "dip"}]})
 
 
 def test_schema_lists_every_key_with_type_range_and_default():
@@ -77,10 +91,9 @@ def test_schema_lists_every_key_with_type_range_and_default():
 
     text = schema_text()
     assert "| physics.*.chi_factor | float | > 0 | 1.0 |" in text
-    assert "| cooling_factor | float | >= 1 | 2.0 |" in text
-    for key in SCHEMA:
-        assert f"| {key.split('.')[-1] if key.startswith('options.') else key} |" in text \
-            or key in ("options.solver", "options.lr")  # listed once a strategy takes them
+    assert "| cooling_factor | float | >= 1 | 2.0* |" in text
+    for key in SCHEMA:  # every schema key is listed (strategy options under their strategy)
+        assert f"| {key.removeprefix('options.')} |" in text
 
 
 @pytest.mark.parametrize("config,error,message", [
@@ -95,9 +108,14 @@ def test_schema_lists_every_key_with_type_range_and_default():
      "config physics.dcr.alpha_s must be of type float"),
     ({"strategies": []}, TypeError, "config strategies must be a non-empty list"),
     ({"strategies": [{"name": "fusion"}]}, ValueError,
-     "config strategies[0].name must be one of ['cross_gradient', 'independent', 'sequential']"),
+     "config strategies[0].name must be one of ['cross_gradient', 'independent', 'joint', "
+     "'joint_total_variation', 'sequential']"),
     ({"strategies": [{"name": "cross_gradient", "coupling": "mutual_information"}]},
-     ValueError, "config strategies[0].coupling must be one of"),
+     ValueError, "config strategies[0].coupling: coupling kind must be one of"),
+    ({"strategies": [{"name": "cross_gradient", "coupling": {"weight": -1}}]},
+     ValueError, "config strategies[0].coupling: coupling weight must be a finite number >= 0"),
+    ({"strategies": [{"name": "sequential", "coupling": {"wieght": 1}}]},
+     TypeError, "config strategies[0].coupling: coupling has unknown keys ['wieght']"),
     ({"strategies": [{"name": "independent"}, {"name": "independent"}]}, ValueError,
      "config strategies need distinct labels"),
     ({"velocity_units": "ft/s"}, ValueError,
@@ -108,8 +126,11 @@ def test_schema_lists_every_key_with_type_range_and_default():
     ({"physics": {"traveltime": {"chi_factor": 0}}}, ValueError,
      "config physics.traveltime.chi_factor must be > 0, got 0.0"),
     ({"physics": {"dcr": {"beta": 0}}}, ValueError, "config physics.dcr.beta must be > 0"),
-    ({"options": {"coupling_weight": -1}}, ValueError,
-     "config options.coupling_weight must be >= 0, got -1.0"),
+    ({"options": {"cooling_rate": 0}}, ValueError,
+     "config options.cooling_rate must be >= 1, got 0"),
+    ({"options": {"solver": "sgd"}}, ValueError,
+     "config options.solver must be one of ['gauss_newton', 'adam', 'lbfgs'], got 'sgd'"),
+    ({"options": {"lr": 0}}, ValueError, "config options.lr must be > 0, got 0.0"),
     ({"seed": -1}, ValueError, "config seed must be in [0, 9223372036854775807], got -1"),
     ({"options": {"max_iterations": 0}}, ValueError,
      "config options.max_iterations must be >= 1, got 0"),
@@ -119,10 +140,12 @@ def test_schema_lists_every_key_with_type_range_and_default():
      "config options.cooling_factor must be >= 1, got 0.0"),
     ({"options": {"cg_max_iterations": 2.5}}, TypeError,
      "config options.cg_max_iterations must be of type int, got float (2.5)"),
-    ({"options": {"coupling_eps": float("nan")}}, ValueError,
-     "config options.coupling_eps must be > 0, got nan"),
+    ({"options": {"beta0_ratio": float("nan")}}, ValueError,
+     "config options.beta0_ratio must be > 0, got nan"),
     ({"strategies": [{"name": "cross_gradient", "coupling_iterations": 3}]}, ValueError,
      "config strategies[0] has unknown keys ['coupling_iterations']; allowed: ['beta0_ratio'"),
+    ({"strategies": [{"name": "sequential", "coupling_iterations": 0}]}, ValueError,
+     "config strategies[0].coupling_iterations must be >= 1, got 0"),
     ({"strategies": [{"name": "cross_gradient", "coupling_wieght": 1}]}, ValueError,
      "config strategies[0] has unknown keys ['coupling_wieght']; allowed: "),
     ({"strategies": [{"name": "sequential", "max_iter": 1}]}, ValueError,
