@@ -78,7 +78,8 @@ def _joint_demo(args) -> int:
     start = time.perf_counter()
     print(f"jointinv demo: the {args.case} geology seen by cross-hole travel times and a "
           f"surface DC line, inverted independently and jointly with cross-gradient")
-    study = run_comparison(config, progress=not args.quiet, overwrite=args.overwrite)
+    study = run_comparison(config, progress=not args.quiet, overwrite=args.overwrite,
+                           command=f"jointinv demo --case {args.case}")
     print(study["table"])
     print(f"finished in {time.perf_counter() - start:.1f} s; models, metrics and figures "
           f"written to {Path(study['output']).resolve()}")
@@ -94,7 +95,8 @@ def _compare(args) -> int:
         config["output"] = args.output
     args.folder = Path(config["output"])
     start = time.perf_counter()
-    study = run_comparison(config, progress=not args.quiet, overwrite=args.overwrite)
+    study = run_comparison(config, progress=not args.quiet, overwrite=args.overwrite,
+                           command=f"jointinv compare {args.config}")
     print(study["table"])
     print(f"finished in {time.perf_counter() - start:.1f} s; written to "
           f"{Path(study['output']).resolve()}")
@@ -108,7 +110,7 @@ def _crosshole_demo(args) -> int:
 
     folder = args.folder = check_output_folder(args.output, args.overwrite)
     start = time.perf_counter()
-    with RunFolder(folder, f"demo --case crosshole --solver {args.solver}",
+    with RunFolder(folder, f"jointinv demo --case crosshole --solver {args.solver}",
                    ["inversion", "result"]) as run:
         case = crosshole_traveltime_case(seed=args.seed)
         print(f"jointinv demo: {case.description} on a {case.operator.grid.nx} x "

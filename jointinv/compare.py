@@ -58,7 +58,7 @@ def _strategy_options(config, strategy) -> dict:
 
 
 def run_comparison(config: dict, progress: bool = True, log=print,
-                   overwrite: bool = False) -> dict:
+                   overwrite: bool = False, command: str | None = None) -> dict:
     """Run every strategy of ``config`` (validated here) and write the study.
 
     Writes, atomically, each strategy's own result folder (its label),
@@ -68,14 +68,15 @@ def run_comparison(config: dict, progress: bool = True, log=print,
     :func:`jointinv.outputs.check_output_folder`; ``overwrite`` accepts a
     non-empty folder). While the study runs, the folder holds an
     ``INCOMPLETE`` marker listing what is finished (:class:`RunFolder`).
-    Returns ``{"rows", "results", "output", "table"}``.
+    ``command`` names the run in that marker. Returns ``{"rows", "results",
+    "output", "table"}``.
     """
     from .plotting import plot_model_grid
 
     config = validate_config(config)
     output = check_output_folder(config["output"], overwrite)
     labels = [s["label"] for s in config["strategies"]]
-    with RunFolder(output, f"compare on the {config['case']} case",
+    with RunFolder(output, command or f"compare on the {config['case']} case",
                    [*labels, "metrics", "models.png"]) as run:
         cases, setups = _setups(config)
         grid = next(iter(cases.values())).operator.grid

@@ -9,7 +9,9 @@ or the new one, never half of one.
 A :class:`RunFolder` writes ``INCOMPLETE`` as soon as the run starts, rewrites
 it each time a part finishes (so it always lists what is done), says there
 when the run was interrupted, and removes it only once everything is written.
-A folder without ``INCOMPLETE`` therefore holds a finished run.
+A folder without ``INCOMPLETE`` therefore holds a finished run. A run killed
+outright (SIGKILL) may leave a hidden ``.name.*.tmp.suffix`` file beside the
+complete ones; the next run in that folder (``--overwrite``) removes it.
 """
 
 from __future__ import annotations
@@ -149,6 +151,10 @@ class RunFolder:
         self._write_marker("still running")
 
     def __enter__(self) -> RunFolder:
+        # temporary files of a run that was killed (SIGKILL, power loss) mid-write
+        for stale in self.folder.rglob(".*.tmp*"):
+            if stale.is_file():
+                stale.unlink()
         self._write_marker("started")
         return self
 

@@ -69,7 +69,11 @@ def test_marker_lists_finished_parts_and_goes_away_at_the_end(tmp_path):
     marker = (tmp_path / MARKER).read_text()
     assert "interrupted by Ctrl-C (SIGINT) during joint" in marker
     assert "finished: independent" in marker and "not finished: joint" in marker
+    (tmp_path / "joint").mkdir()
+    stale = tmp_path / "joint" / ".models.x1y2.tmp.npz"  # left by a SIGKILL mid-write
+    stale.write_text("half")
     with RunFolder(tmp_path, "compare", ["independent"]) as run:
+        assert not stale.exists()
         run.done("independent")
     assert not (tmp_path / MARKER).exists()
 
