@@ -219,10 +219,6 @@ def _check_keys(where: str, mapping, allowed):
         raise ValueError(f"config {where} has unknown keys {unknown}; allowed: {sorted(allowed)}")
 
 
-def _check_option(where: str, key: str, value, default):
-    return _setting_for(key, default).check(f"{where}.{key}", value)
-
-
 def _setting_for(key: str, default) -> Setting:
     """The schema entry of a strategy option, or one typed by its default in the signature."""
     if f"options.{key}" in SCHEMA:
@@ -245,7 +241,8 @@ def _check_strategy(index: int, entry) -> dict:
     options = {k: v for k, v in entry.items() if k not in _ENTRY_KEYS}
     _check_keys(where, options, defaults)
     checked = {"name": entry["name"], "label": str(entry.get("label", entry["name"]))}
-    checked.update({k: _check_option(where, k, v, defaults[k]) for k, v in options.items()})
+    checked.update({k: _setting_for(k, defaults[k]).check(f"{where}.{k}", v)
+                    for k, v in options.items()})
     return checked
 
 
@@ -256,7 +253,7 @@ def _check_shared_options(options, strategies) -> dict:
         for key, default in strategy_settings(entry["name"]).items():
             accepted.setdefault(key, default)
     _check_keys("options", options, accepted)
-    return {k: _check_option("options", k, v, accepted[k]) for k, v in options.items()}
+    return {k: _setting_for(k, accepted[k]).check(f"options.{k}", v) for k, v in options.items()}
 
 
 def validate_config(config: dict, base: Path | None = None) -> dict:
