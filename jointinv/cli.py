@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from .validation import check_positive_int, check_seed
+
 __all__ = ["main", "build_parser"]
 
 #: Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
@@ -23,24 +25,18 @@ atomically, and while a run is not finished the folder holds an INCOMPLETE
 file listing what is done. Ctrl-C stops a run cleanly (exit code 130)."""
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63), got {value}")
-    return value
+def _argument(check):
+    """An argparse type from a :mod:`jointinv.validation` check of integers."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        try:
+            return check("value", value)
+        except ValueError as error:  # "value must be ..., got ..."
+            raise argparse.ArgumentTypeError(str(error).removeprefix("value ")) from None
+    return parse
 
 
 def _demo(args) -> int:
@@ -177,9 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--solver", default="gauss_newton",
                       choices=["gauss_newton", "adam", "lbfgs"],
                       help="solver of every inversion (default: %(default)s)")
-    demo.add_argument("--max-iterations", type=_positive_int, default=None,
+    demo.add_argument("--max-iterations", type=_argument(check_positive_int), default=None,
                       help="solver iterations, >= 1 (default: 10 crosshole, 30 joint)")
-    demo.add_argument("--seed", type=_seed, default=0, help="noise seed, >= 0 (default: 0)")
+    demo.add_argument("--seed", type=_argument(check_seed), default=0,
+                      help="noise seed, >= 0 (default: 0)")
     demo.set_defaults(run=_demo)
     compare = commands.add_parser(
         "compare", help="run several strategies on one joint case from a YAML config",
