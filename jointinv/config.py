@@ -323,9 +323,8 @@ def load_config(path) -> dict:
 
 def schema_text() -> str:
     """Every config key with its type, range, default and meaning (``jointinv schema``)."""
-    from .strategies import STRATEGIES
-
     from .runner import SolverOptions
+    from .strategies import STRATEGIES
 
     def row(key, setting, default, mark=""):
         kind = setting.type_note or setting.type.__name__ + (" or null" if setting.nullable
