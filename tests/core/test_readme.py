@@ -76,9 +76,11 @@ def tiny_runs(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
 
 
-@pytest.mark.parametrize("index", range(len(blocks("python"))))
-def test_python_blocks_run(index, tiny_runs, tmp_path):
-    exec(compile(blocks("python")[index], f"README.md python block {index}", "exec"), {})
+def test_python_blocks_run(tiny_runs):
+    """The blocks run in order in one namespace, as a reader's session would."""
+    namespace = {}
+    for index, text in enumerate(blocks("python")):
+        exec(compile(text, f"README.md python block {index}", "exec"), namespace)
 
 
 def test_yaml_blocks_run_through_jointinv_compare(tmp_path, capsys):
