@@ -54,6 +54,11 @@ def _solvers():
     return SOLVERS
 
 
+def _regularizations():
+    from .joint_regularization import JOINT_REGULARIZATIONS
+    return JOINT_REGULARIZATIONS
+
+
 def _check_coupling(value) -> None:
     """Let :class:`jointinv.coupling.Coupling` judge a kind name, a mapping or a list."""
     from .coupling import Coupling
@@ -171,6 +176,17 @@ SCHEMA = {
                                 "weight >= 0, eps > 0", type_note="str, mapping or list"),
     "options.coupling_iterations": Setting(int, None, "L-BFGS iterations of a coupling step",
                                            low=1),
+    "options.hold_iterations": Setting(int, None, "Gauss-Newton iterations that hold every "
+                                       "misfit at its target (betas and coupling weights "
+                                       "rescaled)", low=0),
+    "options.regularization": Setting(str, None, "each model's own smoothness, or one joint "
+                                      "total variation of all models", choices=_regularizations),
+    "options.regularization_eps": Setting(float, None, "relative change below which the "
+                                          "joint total variation acts like L2 smoothness",
+                                          low=0, low_open=True),
+    "options.edge_contrast": Setting(float, None, "structure-guided smoothness: relative "
+                                     "change of the other models that relaxes it (null: off)",
+                                     low=0, low_open=True, nullable=True),
 }
 
 DEFAULT_CONFIG = {
