@@ -20,8 +20,9 @@ __all__ = ["InversionResult", "package_versions"]
 #: Version of the folder layout written by :meth:`InversionResult.save`.
 FORMAT = 1
 #: Operator attributes saved as survey geometry when an operator has them:
-#: ``(n, 2)`` point tables, or an object holding such tables (``Quadrupoles``).
-GEOMETRY_ATTRIBUTES = ("sources", "receivers", "quadrupoles")
+#: ``(n, 2)`` point tables (``pairs``: source and receiver index of each datum),
+#: or an object holding such tables (``Quadrupoles``).
+GEOMETRY_ATTRIBUTES = ("sources", "receivers", "pairs", "quadrupoles")
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
@@ -63,7 +64,7 @@ def _geometry(operator) -> dict:
     for name in GEOMETRY_ATTRIBUTES:
         value = getattr(operator, name, None)
         if isinstance(value, (np.ndarray, torch.Tensor, list, tuple)):
-            tables[name] = np.asarray(torch.as_tensor(value).detach().cpu(), dtype=np.float64)
+            tables[name] = torch.as_tensor(value).detach().cpu().numpy()
         elif value is not None:  # an object of tables, e.g. Quadrupoles(a, b, m, n)
             tables.update({f"{name}.{part}": table for part, table in vars(value).items()
                            if isinstance(table, np.ndarray)})

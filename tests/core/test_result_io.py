@@ -36,6 +36,8 @@ def test_load_of_save_reproduces_metrics_data_grid_and_history(result, tmp_path)
     assert (info["property"], info["units"], info["n_data"]) == ("velocity", "m/s", 63)
     assert np.array_equal(info["geometry"]["sources"], result.operators[key].sources)
     assert np.array_equal(info["geometry"]["receivers"], result.operators[key].receivers)
+    assert np.array_equal(info["geometry"]["pairs"], result.operators[key].pairs)
+    assert info["geometry"]["pairs"].dtype.kind == "i"
     assert [row["iteration"] for row in loaded.history] == \
         [row["iteration"] for row in result.history]
     assert loaded.method == result.method and loaded.config == result.config
