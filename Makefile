@@ -25,7 +25,7 @@ $(STAMP): setup.cfg pyproject.toml $(GRAVITY_PLUGIN)/pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/jointinv demo
+	$(BIN)/jointinv demo --overwrite
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -66,7 +66,8 @@ def main():
     for case in args.cases:
         study = run_comparison({"case": case, "output": f"{args.output}/{case}",
                                 "options": {"max_iterations": args.max_iterations},
-                                "strategies": STRATEGIES}, progress=False)
+                                "strategies": STRATEGIES}, progress=False,
+                               overwrite=True)  # a re-run replaces the study's own files
         print(f"\n## {case} case\n\n{study['table']}\n")
     if args.unit_check:
         unit_check(args.max_iterations)

@@ -1,16 +1,29 @@
-"""Result of an inversion: models, history, metrics; saved to disk and plotted."""
+"""Result of an inversion: models, history, metrics; saved to disk, reloaded and plotted."""
 
 from __future__ import annotations
 
 import csv
 import json
 import math
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import torch
 
-__all__ = ["InversionResult"]
+from .data import Data
+from .grid import Grid
+from .outputs import atomic_path, write_json, write_text
+
+__all__ = ["InversionResult", "package_versions"]
+
+#: Version of the folder layout written by :meth:`InversionResult.save`.
+FORMAT = 1
+#: Operator attributes saved as survey geometry when an operator has them:
+#: ``(n, 2)`` point tables (``pairs``: source and receiver index of each datum),
+#: or an object holding such tables (``Quadrupoles``).
+GEOMETRY_ATTRIBUTES = ("sources", "receivers", "pairs", "quadrupoles")
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 def _json_safe(value):
@@ -21,6 +34,47 @@ def _json_safe(value):
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]
     return value
+
+
+def _from_json(value):
+    """Undo :func:`_json_safe` on history rows ("nan", "inf" back to floats)."""
+    if isinstance(value, str) and value in _NON_FINITE:
+        return _NON_FINITE[value]
+    if isinstance(value, dict):
+        return {k: _from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    return value
+
+
+def package_versions() -> dict:
+    """Installed versions of jointinv, torch, numpy and simpeg (``None`` if absent)."""
+    versions = {}
+    for name in ("jointinv", "torch", "numpy", "simpeg"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _geometry(operator) -> dict:
+    """Survey geometry an operator exposes (duck-typed), as ``{name: array}``."""
+    tables = {}
+    for name in GEOMETRY_ATTRIBUTES:
+        value = getattr(operator, name, None)
+        if isinstance(value, (np.ndarray, torch.Tensor, list, tuple)):
+            tables[name] = torch.as_tensor(value).detach().cpu().numpy()
+        elif value is not None:  # an object of tables, e.g. Quadrupoles(a, b, m, n)
+            tables.update({f"{name}.{part}": table for part, table in vars(value).items()
+                           if isinstance(table, np.ndarray)})
+    return tables
+
+
+def _operator_info(operator) -> dict:
+    return {"property": operator.property, "units": operator.units,
+            "n_data": int(operator.n_data), "grid": operator.grid,
+            "geometry": _geometry(operator)}
 
 
 class InversionResult:
@@ -40,19 +94,34 @@ class InversionResult:
         Seconds for the whole inversion.
     method : str
         Strategy and solver that produced it.
+    config : dict, optional
+        Settings that produced it (strategy, options, physics), saved as is.
+    info : dict, optional
+        Per key ``{"property", "units", "n_data", "grid", "geometry"}``; read
+        from the operators when omitted. A result reloaded by :meth:`load`
+        has ``info`` and no operators (``operators`` is empty).
+    versions : dict, optional
+        Package versions that produced it (default: the installed ones).
     """
 
     def __init__(self, models, initial_models, true_models, operators, data, predicted,
-                 history, wall_time, method):
+                 history, wall_time, method, *, config=None, info=None, versions=None):
         self.models = {k: v.detach() for k, v in models.items()}
         self.initial_models = initial_models
         self.true_models = true_models
-        self.operators = operators
+        self.operators = operators or {}
         self.data = data
         self.predicted = predicted
         self.history = history
         self.wall_time = float(wall_time)
         self.method = method
+        self.config = config
+        self.info = info if info is not None else {
+            key: _operator_info(operator) for key, operator in self.operators.items()}
+        missing = sorted(set(self.models) - set(self.info))
+        if missing:
+            raise ValueError(f"operators or info must describe every model; missing {missing}")
+        self.versions = versions if versions is not None else package_versions()
 
     @property
     def model(self) -> torch.Tensor:
@@ -89,9 +158,9 @@ class InversionResult:
 
         table = {}
         for key, model in self.models.items():
-            operator = self.operators[key]
+            info = self.info[key]
             row = {
-                "property": operator.property, "units": operator.units,
+                "property": info["property"], "units": info["units"],
                 "chi_squared": self.misfit(key), "n_data": self.data[key].n_data,
             }
             row["chi_squared_per_datum"] = row["chi_squared"] / row["n_data"]
@@ -99,11 +168,11 @@ class InversionResult:
                 # the standard 11-cell SSIM window, shrunk to fit very small grids
                 window = min(11, min(model.shape) - (1 - min(model.shape) % 2))
                 row.update(model_metrics(model, self.true_models[key], window_size=window))
-                row["ncg_to_true"] = ncg(operator.grid, model, self.true_models[key])
+                row["ncg_to_true"] = ncg(info["grid"], model, self.true_models[key])
             others = [other for k, other in self.models.items()
-                      if k != key and self.operators[k].grid == operator.grid]
+                      if k != key and self.info[k]["grid"] == info["grid"]]
             if others:
-                row["ncg_between_models"] = sum(ncg(operator.grid, model, o)
+                row["ncg_between_models"] = sum(ncg(info["grid"], model, o)
                                                 for o in others) / len(others)
             row["iterations"] = self.n_iterations
             row["wall_time_s"] = self.wall_time
@@ -123,31 +192,102 @@ class InversionResult:
         return "\n".join(lines)
 
     def save(self, folder, plot: bool = True) -> Path:
-        """Write models (``models.npz``), ``history.json``, ``metrics.json``,
-        ``metrics.md``, ``metrics.csv`` and, with ``plot``, PNG figures to ``folder``."""
+        """Write everything :meth:`load` needs, plus tables and figures, to ``folder``.
+
+        Files (each written atomically): ``models.npz`` (``{key}_recovered``,
+        ``{key}_initial``, ``{key}_true``), ``data.npz`` (``{key}_observed``,
+        ``{key}_standard_deviation``, ``{key}_predicted``, ``{key}_clean``
+        and survey geometry ``{key}_geometry_{name}``), ``history.json``,
+        ``metrics.json``, ``metrics.md``, ``metrics.csv``, PNG figures with
+        ``plot``, and last ``result.json`` (method, config, grid, property,
+        units and ``n_data`` per key, package versions): a folder without it
+        holds no complete result.
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        arrays = {}
+        models, data, keys = {}, {}, {}
         for label, group in (("recovered", self.models), ("initial", self.initial_models),
                              ("true", self.true_models)):
             for key, model in group.items():
                 if model is not None:
-                    arrays[f"{key}_{label}"] = model.detach().cpu().numpy()
-        np.savez(folder / "models.npz", **arrays)
-        (folder / "history.json").write_text(json.dumps(_json_safe(self.history), indent=1))
+                    models[f"{key}_{label}"] = model.detach().cpu().numpy()
+        for key, observed in self.data.items():
+            arrays = {"observed": observed.observed, "predicted": self.predicted[key],
+                      "standard_deviation": observed.standard_deviation, "clean": observed.clean}
+            data.update({f"{key}_{name}": torch.as_tensor(a).detach().cpu().numpy()
+                         for name, a in arrays.items() if a is not None})
+            data.update({f"{key}_geometry_{name}": table
+                         for name, table in self.info[key]["geometry"].items()})
+            keys[key] = {**{k: v for k, v in self.info[key].items() if k != "geometry"},
+                         "grid": self.info[key]["grid"].to_dict(),
+                         "relative_error": observed.relative_error,
+                         "noise_floor": observed.noise_floor}
+        for name, arrays in (("models.npz", models), ("data.npz", data)):
+            with atomic_path(folder / name) as temporary:
+                np.savez(temporary, **arrays)
+        write_json(folder / "history.json", _json_safe(self.history))
         metrics = self.metrics
-        (folder / "metrics.json").write_text(json.dumps(
-            _json_safe({"method": self.method, "metrics": metrics}), indent=1))
-        (folder / "metrics.md").write_text(f"# {self.method}\n\n{self.summary()}\n")
-        with open(folder / "metrics.csv", "w", newline="") as handle:
-            columns = list(dict.fromkeys(c for row in metrics.values() for c in row))
-            writer = csv.DictWriter(handle, fieldnames=["model", *columns])
-            writer.writeheader()
-            for key, row in metrics.items():
-                writer.writerow({"model": key, **row})
+        write_json(folder / "metrics.json", _json_safe({"method": self.method,
+                                                       "metrics": metrics}))
+        write_text(folder / "metrics.md", f"# {self.method}\n\n{self.summary()}\n")
+        with atomic_path(folder / "metrics.csv") as temporary:
+            with open(temporary, "w", newline="") as handle:
+                columns = list(dict.fromkeys(c for row in metrics.values() for c in row))
+                writer = csv.DictWriter(handle, fieldnames=["model", *columns])
+                writer.writeheader()
+                for key, row in metrics.items():
+                    writer.writerow({"model": key, **row})
         if plot:
             self.plot(folder)
+        write_json(folder / "result.json", _json_safe({
+            "format": FORMAT, "method": self.method, "wall_time": self.wall_time,
+            "config": self.config, "versions": self.versions, "keys": keys}))
         return folder
+
+    @classmethod
+    def load(cls, folder) -> InversionResult:
+        """Read a result written by :meth:`save`; it needs no operators.
+
+        Raises
+        ------
+        ValueError
+            If ``folder`` holds no complete saved result or a newer format.
+        """
+        folder = Path(folder)
+        if not (folder / "result.json").is_file():
+            raise ValueError(f"folder {str(folder)!r} holds no saved InversionResult "
+                             f"(no result.json: missing, or the save did not finish)")
+        meta = _from_json(json.loads((folder / "result.json").read_text()))
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"{folder / 'result.json'} has format {meta.get('format')!r}; "
+                             f"this jointinv reads format {FORMAT}")
+        with np.load(folder / "models.npz") as npz:
+            models = {name: torch.from_numpy(npz[name]) for name in npz.files}
+        with np.load(folder / "data.npz") as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        info, data, predicted, groups = {}, {}, {}, ({}, {}, {})
+        for key, entry in meta["keys"].items():
+            prefix = f"{key}_geometry_"
+            info[key] = {**entry, "grid": Grid(**entry["grid"]),
+                         "geometry": {name[len(prefix):]: a for name, a in arrays.items()
+                                      if name.startswith(prefix)}}
+            for k in ("relative_error", "noise_floor"):
+                info[key].pop(k)
+            clean = arrays.get(f"{key}_clean")
+            data[key] = Data(torch.from_numpy(arrays[f"{key}_observed"]),
+                             standard_deviation=torch.from_numpy(
+                                 arrays[f"{key}_standard_deviation"]),
+                             relative_error=entry["relative_error"],
+                             noise_floor=entry["noise_floor"],
+                             clean=None if clean is None else torch.from_numpy(clean))
+            predicted[key] = torch.from_numpy(arrays[f"{key}_predicted"])
+            for group, label in zip(groups, ("recovered", "initial", "true")):
+                if f"{key}_{label}" in models:
+                    group[key] = models[f"{key}_{label}"]
+        history = _from_json(json.loads((folder / "history.json").read_text()))
+        return cls(*groups, operators={}, data=data, predicted=predicted, history=history,
+                   wall_time=meta["wall_time"], method=meta["method"], config=meta["config"],
+                   info=info, versions=meta["versions"])
 
     def plot(self, folder) -> list:
         """PNG figures: true / initial / recovered per model, and convergence curves."""
@@ -157,14 +297,17 @@ class InversionResult:
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
         for key, model in self.models.items():
-            operator = self.operators[key]
+            info = self.info[key]
             panels = {}
             if self.true_models.get(key) is not None:
                 panels["true"] = self.true_models[key]
             panels["initial"] = self.initial_models[key]
             panels["recovered"] = model
-            paths.append(plot_models(panels, operator.grid, folder / f"models_{key}.png",
-                                     title=f"{key}: {self.method}",
-                                     units=operator.units, property_name=operator.property))
-        paths.append(plot_convergence(self.history, folder / "convergence.png"))
+            with atomic_path(folder / f"models_{key}.png") as temporary:
+                plot_models(panels, info["grid"], temporary, title=f"{key}: {self.method}",
+                            units=info["units"], property_name=info["property"])
+            paths.append(folder / f"models_{key}.png")
+        with atomic_path(folder / "convergence.png") as temporary:
+            plot_convergence(self.history, temporary)
+        paths.append(folder / "convergence.png")
         return paths
