@@ -9,10 +9,10 @@ import numpy as np
 import torch
 
 from .config import strategy_settings, validate_config
-from .joint_cases import joint_case
 from .outputs import RunFolder, atomic_path, check_output_folder, write_text
 from .physics_setup import PhysicsSetup
 from .strategies import run_strategy
+from .user_cases import case_label, load_case
 
 __all__ = ["run_comparison", "COLUMNS"]
 
@@ -21,8 +21,8 @@ COLUMNS = ("method", "model", "rmse", "ssim", "psnr", "chi_squared_per_datum",
 
 
 def _setups(config) -> tuple[dict, dict]:
-    cases = joint_case(config["case"], seed=config["seed"],
-                       velocity_units=config["velocity_units"])
+    cases = load_case(config["case"], seed=config["seed"],
+                      velocity_units=config["velocity_units"])
     if config["true_models_file"] is not None:
         arrays = np.load(config["true_models_file"])
         for key, case in cases.items():
@@ -76,7 +76,7 @@ def run_comparison(config: dict, progress: bool = True, log=print,
     config = validate_config(config)
     output = check_output_folder(config["output"], overwrite)
     labels = [s["label"] for s in config["strategies"]]
-    with RunFolder(output, command or f"compare on the {config['case']} case",
+    with RunFolder(output, command or f"compare on the {case_label(config['case'])} case",
                    [*labels, "metrics", "models.png"]) as run:
         cases, setups = _setups(config)
         grid = next(iter(cases.values())).operator.grid
@@ -99,7 +99,7 @@ def run_comparison(config: dict, progress: bool = True, log=print,
             run.done(label)
             log(f"[{label}] done in {time.perf_counter() - start:.1f} s")
         table = _markdown(rows)
-        write_text(output / "metrics.md", f"# Comparison on the {config['case']} case\n\n"
+        write_text(output / "metrics.md", f"# Comparison on the {case_label(config['case'])} case\n\n"
                                           f"{table}\n")
         with atomic_path(output / "metrics.csv") as temporary:
             with open(temporary, "w", newline="") as handle:
@@ -114,7 +114,7 @@ def run_comparison(config: dict, progress: bool = True, log=print,
         with atomic_path(output / "models.png") as temporary:
             plot_model_grid(list(models), keys, models, grid, temporary,
                             units=[cases[k].operator.units for k in keys],
-                            title=f"{config['case']} case: methods x properties")
+                            title=f"{case_label(config['case'])} case: methods x properties")
         with atomic_path(output / "models.npz") as temporary:
             np.savez(temporary, **{f"{label}_{k}": torch.as_tensor(m).numpy()
                                    for label, ms in models.items() for k, m in ms.items()})

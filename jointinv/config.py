@@ -59,6 +59,15 @@ def _regularizations():
     return JOINT_REGULARIZATIONS
 
 
+def _check_case_form(value) -> None:
+    if not isinstance(value, (str, dict)):
+        raise TypeError(f"must be a case name, 'FILE.py:FUNCTION' or a mapping, "
+                        f"got {type(value).__name__}")
+    if isinstance(value, str) and value not in _cases() and ":" not in value:
+        raise ValueError(f"must be one of the built-in cases {list(_cases())}, "
+                         f"'FILE.py:FUNCTION' or 'package.module:FUNCTION', got {value!r}")
+
+
 def _check_coupling(value) -> None:
     """Let :class:`jointinv.coupling.Coupling` judge a kind name, a mapping or a list."""
     from .coupling import Coupling
@@ -139,7 +148,11 @@ class Setting:
 #: Every config key. ``physics.*.`` keys apply to each physics; ``options.``
 #: keys to the shared ``options`` and to each ``strategies[i]`` entry.
 SCHEMA = {
-    "case": Setting(str, "dike", "built-in joint case", choices=_cases),
+    "case": Setting(object, "dike", "built-in joint case name, 'FILE.py:FUNCTION' / "
+                    "'module:FUNCTION' returning the cases, or a mapping {grid, "
+                    "true_models, physics} (see jointinv.user_cases)",
+                    validator=_check_case_form, type_note="str or mapping",
+                    range_note="a name, a reference or a mapping"),
     "seed": Setting(int, 0, "noise seed", low=0, high=2**63 - 1),
     "output": Setting(str, "jointinv-output/compare", "output folder"),
     "velocity_units": Setting(str, "m/s", "units of the velocity models",
@@ -196,7 +209,6 @@ DEFAULT_CONFIG = {
     "strategies": [{"name": "independent"}, {"name": "cross_gradient"}],
 }
 
-_PHYSICS_NAMES = ("traveltime", "dcr")
 #: Strategy options that a config cannot set, and why.
 _NOT_IN_CONFIG = {"progress": "the command line sets it (--quiet)",
                   "parameterization": "it is a torch module; use the Python API"}
@@ -298,8 +310,18 @@ def validate_config(config: dict, base: Path | None = None) -> dict:
         config = {}
     _check_keys("(top level)", config, DEFAULT_CONFIG)
     merged = {**DEFAULT_CONFIG, **config}
+    from .user_cases import case_keys, check_case_spec, load_case_function
+
     for key in ("case", "seed", "output", "velocity_units", "true_models_file"):
         merged[key] = SCHEMA[key].check(key, merged[key])
+    if isinstance(merged["case"], dict):
+        merged["case"] = check_case_spec(merged["case"], base)
+    elif merged["case"] not in _cases() and base is not None:
+        target, _, name = merged["case"].rpartition(":")
+        if target.endswith(".py") and not Path(target).is_absolute():
+            merged["case"] = f"{base / target}:{name}"
+    if isinstance(merged["case"], str) and merged["case"] not in _cases():
+        load_case_function(merged["case"], base)  # resolvable before any work
     if merged["true_models_file"] is not None:
         path = Path(merged["true_models_file"])
         if base is not None and not path.is_absolute():
@@ -307,7 +329,12 @@ def validate_config(config: dict, base: Path | None = None) -> dict:
         if not path.is_file():
             raise ValueError(f"config true_models_file {str(path)!r} does not exist")
         merged["true_models_file"] = str(path)
-    _check_keys("physics", merged["physics"], _PHYSICS_NAMES)
+    keys = case_keys(merged["case"])
+    if keys is not None:
+        _check_keys("physics", merged["physics"], keys)
+    elif not isinstance(merged["physics"], dict):
+        raise TypeError(f"config physics must be a mapping, got "
+                        f"{type(merged['physics']).__name__}")
     physics_keys = {k.split(".")[-1]: s for k, s in SCHEMA.items() if k.startswith("physics.")}
     merged["physics"] = {name: dict(values) for name, values in merged["physics"].items()}
     for name, values in merged["physics"].items():
@@ -350,7 +377,8 @@ def schema_text() -> str:
     lines = ["Keys of a comparison config (jointinv compare CONFIG.yaml)", "",
              "| key | type | range | default | meaning |", "|---|---|---|---|---|"]
     lines += [row(k, s, s.default) for k, s in SCHEMA.items() if not k.startswith("options.")]
-    lines += ["", f"physics.* is one of {list(_PHYSICS_NAMES)}.", "",
+    lines += ["", "physics.* names a model of the case (traveltime, dcr for the built-in "
+              "cases; the keys of case.physics for a case mapping).", "",
               "Strategy options, in options (shared by every strategy that takes them) "
               "or in a strategies entry (- name: ..., label: ..., option: value):"]
     for name in STRATEGIES:

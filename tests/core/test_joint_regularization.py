@@ -5,10 +5,10 @@ import torch
 
 from jointinv import PhysicsOperator, PhysicsSetup
 from jointinv.coupling import NormalizedCrossGradient
+from jointinv.joint_regularization import StructureGuidance
 from jointinv.regularization import Smoothness
 from jointinv.strategies import run_strategy
 from jointinv.strategies.common import build_all
-from jointinv.joint_regularization import StructureGuidance
 
 
 class MatrixOperator(PhysicsOperator, property="value", units="1"):
