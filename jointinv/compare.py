@@ -99,8 +99,8 @@ def run_comparison(config: dict, progress: bool = True, log=print,
             run.done(label)
             log(f"[{label}] done in {time.perf_counter() - start:.1f} s")
         table = _markdown(rows)
-        write_text(output / "metrics.md", f"# Comparison on the {case_label(config['case'])} case\n\n"
-                                          f"{table}\n")
+        title = f"# Comparison on the {case_label(config['case'])} case"
+        write_text(output / "metrics.md", f"{title}\n\n{table}\n")
         with atomic_path(output / "metrics.csv") as temporary:
             with open(temporary, "w", newline="") as handle:
                 writer = csv.DictWriter(handle, fieldnames=list(COLUMNS), extrasaction="ignore")
