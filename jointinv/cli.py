@@ -9,6 +9,7 @@ stops a run with one line and exit code 130.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -209,6 +210,10 @@ def main(argv=None) -> int:
             print("\r\033[K", end="", file=sys.stderr)  # clear a half-drawn progress bar
         print(f"jointinv {args.command}: interrupted by Ctrl-C{where}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # output piped into a reader that stopped (jointinv schema | head): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
