@@ -114,6 +114,7 @@ def run_comparison(config: dict, progress: bool = True, log=print,
         with atomic_path(output / "models.png") as temporary:
             plot_model_grid(list(models), keys, models, grid, temporary,
                             units=[cases[k].operator.units for k in keys],
+                            properties=[cases[k].operator.property for k in keys],
                             title=f"{case_label(config['case'])} case: methods x properties")
         with atomic_path(output / "models.npz") as temporary:
             np.savez(temporary, **{f"{label}_{k}": torch.as_tensor(m).numpy()

@@ -135,6 +135,12 @@ class InversionResult:
     def n_iterations(self) -> int:
         return int(self.history[-1]["iteration"]) if self.history else 0
 
+    def iterations(self, key: str) -> int:
+        """Iterations of the inversion of model ``key`` (its own count when the
+        physics were inverted one after the other)."""
+        rows = [row["iteration"] for row in self.history if f"phi_d[{key}]" in row]
+        return int(max(rows)) if rows else 0
+
     def misfit(self, key: str) -> float:
         """Final chi-squared misfit of data set ``key``."""
         return float(self.data[key].chi_squared(self.predicted[key]))
@@ -174,7 +180,7 @@ class InversionResult:
             if others:
                 row["ncg_between_models"] = sum(ncg(info["grid"], model, o)
                                                 for o in others) / len(others)
-            row["iterations"] = self.n_iterations
+            row["iterations"] = self.iterations(key)
             row["wall_time_s"] = self.wall_time
             table[key] = row
         return table
@@ -308,6 +314,7 @@ class InversionResult:
                             units=info["units"], property_name=info["property"])
             paths.append(folder / f"models_{key}.png")
         with atomic_path(folder / "convergence.png") as temporary:
-            plot_convergence(self.history, temporary)
+            targets = {k: info["target"] for k, info in self.info.items() if "target" in info}
+            plot_convergence(self.history, temporary, targets=targets or None)
         paths.append(folder / "convergence.png")
         return paths

@@ -244,7 +244,7 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
 def make_result(built: dict, output: RunOutput, start: float, method: str) -> InversionResult:
     """An :class:`InversionResult` of ``output`` (``start``: ``time.perf_counter()`` then)."""
     setups = {k: b.setup for k, b in built.items()}
-    return InversionResult(
+    result = InversionResult(
         models=output.properties,
         initial_models={k: s.initial_model for k, s in setups.items()},
         true_models={k: s.true_model for k, s in setups.items() if s.true_model is not None},
@@ -253,3 +253,6 @@ def make_result(built: dict, output: RunOutput, start: float, method: str) -> In
         predicted=output.predicted, history=output.history,
         wall_time=time.perf_counter() - start, method=method,
     )
+    for key, b in built.items():
+        result.info[key]["target"] = b.misfit.target  # the convergence plot draws it
+    return result
