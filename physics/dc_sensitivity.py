@@ -4,9 +4,9 @@ SimPEG's ``Simulation2DNodal.getJ`` solves the adjoint problem receiver by
 receiver (a handful of right-hand sides per call, and pymatsolver's SuperLU
 wrapper then loops over them in Python). Here all adjoint right-hand sides
 of one wavenumber go to its factorisation ``Ainv[iky]`` in one call, and only
-for the mesh nodes the receivers read (an electrode's interpolation touches a
-few nodes; many data share electrodes), so a 33-electrode line needs a few
-dozen solves per wavenumber instead of one per datum.
+as many as the data projection has independent rows: every datum reads the
+potentials of a few electrodes, so a 33-electrode line with 212 data needs
+33 solves per wavenumber instead of 212.
 """
 
 from __future__ import annotations
@@ -20,16 +20,21 @@ __all__ = ["DataProjection", "nodal_sensitivity"]
 class DataProjection:
     """How SimPEG's data read the nodal potentials, built once per survey.
 
+    The projection ``P`` ``(n_data, n_nodes)`` (voltage differences, divided
+    by the geometric factor for apparent resistivities) is SimPEG's own. Its
+    non-empty columns are the ``nodes`` the receivers read, and its rank is
+    at most the number of electrodes, so it is factored as ``P[:, nodes] =
+    coefficients @ basis.T`` (SVD of its unit-normalised rows, singular
+    values below round-off dropped): the adjoint right-hand sides are the
+    ``rank`` columns of ``basis`` placed at ``nodes``.
+
     Attributes
     ----------
     nodes : (n_read,) numpy.ndarray of int
-        Mesh nodes any receiver reads (the columns of the projection that
-        are not empty).
-    per_source : list of (int, slice, scipy.sparse.csr_matrix)
-        For each SimPEG source: its index, its rows of the data vector, and
-        ``P_s`` ``(n_data_s, n_read)``, which maps the potentials at
-        ``nodes`` to its data (voltage differences, divided by the geometric
-        factor for apparent resistivities).
+    right_hand_sides : (n_nodes, rank) numpy.ndarray, Fortran order
+    coefficients : (n_data, rank) numpy.ndarray
+    per_source : list of (int, slice)
+        For each SimPEG source: its index and its rows of the data vector.
     n_data : int
     """
 
@@ -46,8 +51,16 @@ class DataProjection:
                 start += receiver.nD
         projection = sp.vstack(blocks).tocsc()
         self.nodes = np.flatnonzero(np.diff(projection.indptr))
-        reading = projection[:, self.nodes].tocsr()
-        self.per_source = [(index, rows, reading[rows]) for index, rows in spans]
+        reading = projection[:, self.nodes].toarray()
+        # unit rows first, so that every datum keeps its own relative precision
+        scale = np.linalg.norm(reading, axis=1, keepdims=True)
+        scale[scale == 0.0] = 1.0
+        left, values, right = np.linalg.svd(reading / scale, full_matrices=False)
+        rank = max(1, int((values > values[0] * max(left.shape) * np.finfo(float).eps).sum()))
+        self.coefficients = scale * left[:, :rank] * values[:rank]
+        self.right_hand_sides = np.zeros((simulation.mesh.n_nodes, rank), order="F")
+        self.right_hand_sides[self.nodes] = right[:rank].T
+        self.per_source = spans
         self.n_data = start
 
 
@@ -66,7 +79,9 @@ def nodal_sensitivity(simulation, fields, projection: DataProjection | None = No
     Returns
     -------
     (n_data, n_model) numpy.ndarray of float64
-        Data in the survey's order, model as ``simulation.model``.
+        Data in the survey's order, model as ``simulation.model``. Working
+        memory besides ``J``: the adjoint fields of one wavenumber,
+        ``(n_nodes, n_data)`` float64.
 
     Notes
     -----
@@ -78,23 +93,22 @@ def nodal_sensitivity(simulation, fields, projection: DataProjection | None = No
               = -\sum_k w_k \,(A_k^{-1} p_i)^T\,\partial (A_k u_{k,s}) / \partial m
 
     (:math:`A_k` is symmetric). :math:`A_k^{-1} p_i` is a combination of the
-    solutions :math:`Z_k = A_k^{-1} E` for the unit vectors :math:`E` at the
-    nodes the receivers read, one solve call per wavenumber; the derivative
-    of :math:`A_k u` is SimPEG's ``getADeriv`` (maps included), taken for all
-    data of one source at once.
+    solutions :math:`Z_k = A_k^{-1} B` for a basis :math:`B` of the
+    projection's rows (:class:`DataProjection`), one solve call per
+    wavenumber; the derivative of :math:`A_k u` is SimPEG's ``getADeriv``
+    (maps included), taken for all data of one source at once.
     """
     if projection is None:
         projection = DataProjection(simulation, fields)
-    n_nodes, n_read = simulation.mesh.n_nodes, len(projection.nodes)
-    unit = np.zeros((n_nodes, n_read), order="F")
-    unit[projection.nodes, np.arange(n_read)] = 1.0
-    n_model = simulation.model.size
+    n_nodes, n_model = simulation.mesh.n_nodes, simulation.model.size
     transposed = np.zeros((n_model, projection.n_data))
     for iky, (ky, weight) in enumerate(zip(simulation._quad_points, simulation._quad_weights)):
-        adjoint_basis = np.asarray(simulation.Ainv[iky] * unit).T  # (n_read, n_nodes)
+        solved = np.asarray(simulation.Ainv[iky] * projection.right_hand_sides)
+        # A^-1 p_i for every datum, in one matrix product
+        adjoints = solved.reshape(n_nodes, -1) @ projection.coefficients.T
         potentials = np.reshape(fields[:, simulation._solutionType, iky], (n_nodes, -1))
-        for index, rows, reading in projection.per_source:
-            adjoint = (reading @ adjoint_basis).T  # A^-1 p_i for this source's data
+        for index, rows in projection.per_source:
+            adjoint = adjoints[:, rows]
             derivative = simulation.getADeriv(ky, potentials[:, index], adjoint, adjoint=True)
             transposed[:, rows] -= weight * np.asarray(derivative).reshape(n_model, -1)
     return transposed.T
