@@ -21,6 +21,7 @@ from simpeg.utils import PerformanceWarning
 
 from jointinv.grid import Grid, check_grid
 from jointinv.simpeg import (
+    MAX_SENSITIVITY_MB,
     SimPEGOperator,
     check_mesh_covers_grid,
     choose_solver,
@@ -31,6 +32,7 @@ from jointinv.simpeg import (
 )
 from jointinv.validation import check_positive_int
 
+from .dc_sensitivity import DataProjection, nodal_sensitivity
 from .dc_survey import DATA_TYPES, Quadrupoles, surface_line
 
 __all__ = ["DCResistivity2D"]
@@ -79,6 +81,20 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
         default the fastest installed.
     nky : int, default 11
         Number of wavenumbers of SimPEG's 2.5D transform (>= 3).
+    sensitivity : {"auto", "stored", "products"}, default "auto"
+        Jacobian products for :meth:`jvp`, :meth:`vjp` and
+        :meth:`linearize` (so Gauss-Newton's). ``"stored"``: at the first
+        product at a model the dense sensitivity ``J`` (``n_data x
+        grid.n_cells`` float64) is assembled once (adjoint solves with the
+        model's factorisations, all right-hand sides of a wavenumber in one
+        call: :func:`physics.dc_sensitivity.nodal_sensitivity`) and each
+        product is a torch matrix product; ``J`` is kept for that one model
+        only. ``"products"``: SimPEG's ``Jvec``/``Jtvec`` per product.
+        ``"auto"``: stored when ``J`` takes at most ``max_sensitivity_mb``,
+        else products. Recovered models agree to rounding either way.
+    max_sensitivity_mb : float, default 512
+        Largest ``J`` stored under ``sensitivity="auto"`` [MB, 1e6 bytes]
+        (an 80 x 40 grid with 212 data needs 5.4 MB).
 
     Attributes
     ----------
@@ -91,6 +107,8 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
     quadrupoles : Quadrupoles
     bridge : jointinv.SimulationBridge
         ``bridge.n_fields_computed`` counts the models solved for.
+    stored_sensitivity : jointinv.simpeg.StoredSensitivity or None
+        The stored ``J`` (None with products); ``n_built`` counts assemblies.
 
     Notes
     -----
@@ -103,8 +121,9 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
     for each wavenumber :math:`k_y` (one factorisation each), then sums the
     potentials with quadrature weights. The data are :math:`d = P\phi / G`
     (or :math:`P\phi` for voltages). :meth:`jvp` is SimPEG's ``Jvec`` and
-    :meth:`vjp` its ``Jtvec`` (adjoint solves with the same factorisations);
-    the chain rule through the maps is SimPEG's.
+    :meth:`vjp` its ``Jtvec`` (adjoint solves with the same factorisations),
+    or, with a stored sensitivity, products with ``J`` assembled from the
+    same factorisations; the chain rule through the maps is SimPEG's.
 
     A model with any ``|m| > 12`` is refused (``ValueError``); values outside
     ``[-3, 8]`` (1 mohm m to 100 Mohm m) draw one ``UserWarning`` per operator,
@@ -123,7 +142,8 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
 
     def __init__(self, grid: Grid, survey: Quadrupoles, *, data_type: str = "apparent_resistivity",
                  mesh=None, padding_cells: int = 10, padding_factor: float = 1.3,
-                 padding_value: float | None = None, solver=None, nky: int = 11):
+                 padding_value: float | None = None, solver=None, nky: int = 11,
+                 sensitivity: str = "auto", max_sensitivity_mb: float = MAX_SENSITIVITY_MB):
         check_grid("grid", grid)
         if not isinstance(survey, Quadrupoles):
             raise TypeError(f"survey must be a physics.dc_survey.Quadrupoles (e.g. from "
@@ -153,7 +173,9 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
                 solver=solver, nky=nky,
             )
         simulation.solver_opts = solver_options(solver, simulation.solver_opts)
-        super().__init__(grid, simulation)
+        super().__init__(grid, simulation, sensitivity=sensitivity,
+                         max_sensitivity_mb=max_sensitivity_mb)
+        self._projection = None  # how the data read the potentials: built once, at first use
         self.quadrupoles = survey
         self.data_type = data_type
         self.mesh = mesh
@@ -180,6 +202,12 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
                 f"(1 mohm m to 100 Mohm m): did you pass resistivity instead of its log10?",
                 UserWarning, stacklevel=4,
             )
+
+    def _assemble_sensitivity(self, m: np.ndarray, fields) -> np.ndarray:
+        """``J`` by batched adjoint solves (:func:`physics.dc_sensitivity.nodal_sensitivity`)."""
+        if self._projection is None:
+            self._projection = DataProjection(self.simulation, fields)
+        return nodal_sensitivity(self.simulation, fields, self._projection)
 
     @classmethod
     def from_surface_line(cls, grid: Grid, array: str, start: float, end: float,

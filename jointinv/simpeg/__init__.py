@@ -5,6 +5,8 @@
   (forward through the bridge, ``jvp``/``vjp`` through ``Jvec``/``Jtvec``
   with the fields of one solve per model);
 - :class:`FactorisationGuard`: never mixes SimPEG's cached solves across models;
+- :class:`StoredSensitivity`: one dense Jacobian per model, for plugins whose
+  ``J`` fits in memory (``sensitivity="auto"``/``"stored"``);
 - :mod:`.mesh`: depth ↔ elevation, ``(nz, nx)`` C order ↔ discretize order,
   the grid as a 2D mesh or a 3D prism, a padded mesh and the grid → mesh
   transfer;
@@ -24,12 +26,21 @@ from .mesh import (
     padded_mesh,
 )
 from .operator import FactorisationGuard, SimPEGOperator
+from .sensitivity import (
+    MAX_SENSITIVITY_MB,
+    SENSITIVITY_MODES,
+    StoredSensitivity,
+    sensitivity_mode,
+)
 from .solvers import SOLVER_NAMES, choose_solver, solver_name, solver_options
 
 __all__ = [
     "FactorisationGuard",
+    "MAX_SENSITIVITY_MB",
+    "SENSITIVITY_MODES",
     "SOLVER_NAMES",
     "SimPEGOperator",
+    "StoredSensitivity",
     "check_mesh_covers_grid",
     "choose_solver",
     "depth_to_elevation",
@@ -37,6 +48,7 @@ __all__ = [
     "grid_to_discretize_order",
     "grid_to_mesh_transfer",
     "padded_mesh",
+    "sensitivity_mode",
     "solver_name",
     "solver_options",
 ]

@@ -16,7 +16,7 @@ from jointinv.testing import check_plugin
 class Projected(SimPEGOperator, property="test property", units="1"):
     """SimPEG's LinearSimulation ``d = G P m`` with P the grid -> discretize permutation."""
 
-    def __init__(self, grid, n_data=5, model_length=None):
+    def __init__(self, grid, n_data=5, model_length=None, **options):
         from simpeg import maps
         from simpeg.simulation import LinearSimulation
 
@@ -24,7 +24,7 @@ class Projected(SimPEGOperator, property="test property", units="1"):
         matrix = np.random.default_rng(4).normal(size=(n_data, len(index)))
         simulation = LinearSimulation(grid_tensor_mesh(grid), G=matrix,
                                       model_map=maps.Projection(len(index), index))
-        super().__init__(grid, simulation)
+        super().__init__(grid, simulation, **options)
 
     @classmethod
     def example_case(cls):
@@ -74,3 +74,53 @@ def test_simulation_must_take_the_grid_model():
         SimPEGOperator(grid, object())
     with pytest.raises(TypeError, match="grid must be a jointinv.Grid, got tuple"):
         SimPEGOperator((4, 3), object())
+
+
+class WithoutGetJ:
+    """SimPEG's LinearSimulation seen without its getJ."""
+
+    def __init__(self, simulation):
+        self.inner = simulation
+
+    def __getattr__(self, name):
+        if name == "getJ":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def __setattr__(self, name, value):
+        if name == "inner":
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.inner, name, value)
+
+    def __delattr__(self, name):
+        delattr(self.inner, name)
+
+
+def test_stored_sensitivity_from_simpeg_getj():
+    operator, model = Projected.example_case()
+    stored = Projected(operator.grid, sensitivity="stored")
+    assert operator.stored_sensitivity is not None  # "auto", and 5 x 12 doubles fit
+    check_plugin(Projected, case=(stored, model))
+    # the stored J is SimPEG's G in our C order (rows bottom-up, x fastest)
+    jacobian = stored.stored_sensitivity.matrix(stored.simpeg_model(model), model)
+    expected = stored.simulation.G[:, np.argsort(discretize_order(stored.grid))]
+    np.testing.assert_allclose(jacobian.numpy(), expected, rtol=1e-14)
+    assert getattr(stored.simulation, "_Jmatrix", None) is None  # no second copy in SimPEG
+    products = Projected(operator.grid, sensitivity="products")
+    assert products.stored_sensitivity is None
+    v = torch.linspace(-1.0, 1.0, 12, dtype=torch.float64).reshape(3, 4)
+    np.testing.assert_allclose(stored.jvp(model, v).numpy(), products.jvp(model, v).numpy(),
+                               rtol=1e-13)
+
+
+def test_sensitivity_option_needs_a_way_to_assemble_j():
+    operator, _ = Projected.example_case()
+    simulation = WithoutGetJ(operator.simulation)
+    assert SimPEGOperator(operator.grid, simulation).stored_sensitivity is None  # "auto"
+    with pytest.raises(ValueError, match=re.escape("sensitivity='stored' needs a simulation "
+                                                   "with getJ(m, f=None)")):
+        SimPEGOperator(operator.grid, simulation, sensitivity="stored")
+    with pytest.raises(ValueError, match=re.escape("sensitivity must be one of ['auto', "
+                                                   "'products', 'stored'], got 'dense'")):
+        Projected(operator.grid, sensitivity="dense")

@@ -39,7 +39,7 @@ def counting_operator():
     line = surface_line("dipole-dipole", -30.0, 30.0, 12.0, n_max=3)
     CountingSolverLU.factorisations = 0
     operator = DCResistivity2D(grid, line, padding_cells=4, padding_factor=1.5, nky=5,
-                               solver=CountingSolverLU)
+                               solver=CountingSolverLU, sensitivity="products")
     model = torch.full(grid.shape, 1.5, dtype=torch.float64)
     model[1:3, 5:8] = 0.5
     return operator, model
@@ -171,20 +171,27 @@ def test_user_mesh_nonconforming_derivatives():
     taylor_test(operator, model)
 
 
-# -- derivatives ------------------------------------------------------------------------
-def test_dot_product_wrapped_products(case):
-    operator, model = case
+# -- derivatives (SimPEG's products and the stored sensitivity) ---------------------------
+@pytest.fixture(params=["products", "stored"])
+def either_path(request):
+    operator, model = DCResistivity2D.example_case()
+    return DCResistivity2D(operator.grid, operator.quadrupoles, padding_cells=4,
+                           padding_factor=1.5, nky=5, sensitivity=request.param), model
+
+
+def test_dot_product_wrapped_products(either_path):
+    operator, model = either_path
     left, right = dottest(operator, model, rtol=1e-10, seed=3)
     assert abs(left) > 0
 
 
-def test_taylor(case):
-    taylor_test(*case)
+def test_taylor(either_path):
+    taylor_test(*either_path)
 
 
-def test_jacobian_matches_finite_differences(case):
+def test_jacobian_matches_finite_differences(either_path):
     # the whole Jacobian by central differences of the forward (no Jvec/Jtvec in it)
-    operator, model = case
+    operator, model = either_path
     step = 1e-4
     columns = []
     with torch.no_grad():
@@ -259,6 +266,17 @@ def test_one_factorisation_per_model(counting_operator):
     operator.vjp(model, random_like(predicted, 2))
     operator.jvp(model, random_like(model, 1))
     assert CountingSolverLU.factorisations == 3 * nky
+
+
+def test_products_after_a_model_change_equal_a_fresh_operators(counting_operator):
+    # SimPEG keeps the Robin boundary term's derivative across model updates
+    operator, model = counting_operator
+    fresh = DCResistivity2D(operator.grid, operator.quadrupoles, padding_cells=4,
+                            padding_factor=1.5, nky=5, sensitivity="products")
+    v = random_like(model, 3)
+    operator.jvp(model, v)
+    np.testing.assert_allclose(operator.jvp(model + 0.2, v).numpy(),
+                               fresh.jvp(model + 0.2, v).numpy(), rtol=1e-12)
 
 
 def test_stale_factorisations_are_not_mixed(counting_operator):
