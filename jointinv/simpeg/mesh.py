@@ -100,18 +100,23 @@ def grid_tensor_mesh(grid: Grid, strike_length: float | None = None) -> TensorMe
                       origin=(grid.x0, -strike_length / 2, -grid.z_max))
 
 
-def padded_mesh(grid: Grid, padding_cells: int = 10, padding_factor: float = 1.3) -> TensorMesh:
+def padded_mesh(grid: Grid, padding_cells: int = 10, padding_factor: float = 1.3,
+                refinement: int = 1) -> TensorMesh:
     """Default simulation mesh: the grid's cells plus padding left, right and below.
 
     Parameters
     ----------
     grid : jointinv.Grid
-        The core cells are exactly the grid's cells.
+        The core cells are the grid's cells (each split in ``refinement`` x
+        ``refinement`` when > 1).
     padding_cells : int, default 10
         Number of padding cells on each side (left, right and below).
     padding_factor : float, default 1.3
         Each padding cell is this many times wider than its inner neighbour
         (> 1); the first is ``padding_factor * dx`` (``* dz`` below).
+    refinement : int, default 1
+        Split each core cell into ``refinement`` x ``refinement`` cells (a
+        finer simulation mesh under the same model grid).
 
     Returns
     -------
@@ -122,10 +127,13 @@ def padded_mesh(grid: Grid, padding_cells: int = 10, padding_factor: float = 1.3
     padding_factor = check_positive_float("padding_factor", padding_factor)
     if padding_factor < 1.0:
         raise ValueError(f"padding_factor must be >= 1, got {padding_factor}")
+    refinement = check_positive_int("refinement", refinement)
     growth = padding_factor ** np.arange(1, padding_cells + 1)
     pad_x, pad_z = grid.dx * growth, grid.dz * growth
-    hx = np.concatenate([pad_x[::-1], np.full(grid.nx, grid.dx), pad_x])
-    hz = np.concatenate([pad_z[::-1], np.full(grid.nz, grid.dz)])
+    core_x = np.full(grid.nx * refinement, grid.dx / refinement)
+    core_z = np.full(grid.nz * refinement, grid.dz / refinement)
+    hx = np.concatenate([pad_x[::-1], core_x, pad_x])
+    hz = np.concatenate([pad_z[::-1], core_z])
     return TensorMesh([hx, hz], origin=(grid.x0 - pad_x.sum(), -grid.z_max - pad_z.sum()))
 
 

@@ -12,6 +12,7 @@ import torch
 from discretize import TensorMesh
 from simpeg.electromagnetics.static import resistivity as dc
 
+import jointinv
 from jointinv import Grid
 from jointinv.testing import dottest, gradient_check, random_like, taylor_test
 from physics.dc_survey import Quadrupoles, surface_line
@@ -357,6 +358,8 @@ def test_errors(case):
     with pytest.raises(ValueError, match=re.escape("cotangent must have shape (6,), got (5,)")):
         operator.vjp(model, torch.zeros(5, dtype=torch.float64))
     with pytest.raises(TypeError, match="survey must be a physics.dc_survey.Quadrupoles"):
+        DCResistivity2D(grid, "dipole-dipole")
+    with pytest.raises(ValueError, match="positions must be distinct electrodes"):
         DCResistivity2D(grid, np.zeros((3, 2)))
     with pytest.raises(ValueError, match=re.escape(
             "data_type must be one of ['apparent_resistivity', 'volt'], got 'ohm'")):
@@ -371,3 +374,19 @@ def test_errors(case):
     if not pymatsolver.AvailableSolvers["Pardiso"]:
         with pytest.raises(ValueError, match="solver 'pardiso' is not available here"):
             DCResistivity2D(grid, line, solver="pardiso")
+
+
+def test_electrode_positions_build_a_survey_and_a_coarse_mesh_warns():
+    """An uneven line given as positions; the half-space datum tells the mesh is too coarse."""
+    grid = Grid(nx=40, nz=10, dx=5.0, dz=5.0, x0=-100.0)
+    electrodes = np.column_stack([[-60, -48, -40, -25, -10, 0, 15, 30], np.zeros(8)])
+    with pytest.warns(UserWarning, match=re.escape("1.6 cells per smallest electrode spacing "
+                                                   "(8 m)")):
+        coarse = jointinv.create_physics("dcr", grid, electrodes, n_max=3)
+    fine = jointinv.create_physics("dcr", grid, electrodes, n_max=3, refinement=3)
+    half_space = torch.full(grid.shape, 2.0, dtype=torch.float64)
+    error_coarse = float((coarse(half_space) / 100.0 - 1).abs().max())
+    error_fine = float((fine(half_space) / 100.0 - 1).abs().max())
+    assert error_fine < 0.03 < error_coarse       # what the warning is about
+    with pytest.raises(ValueError, match=re.escape("nky = 100000 makes the DC simulation")):
+        jointinv.create_physics("dcr", grid, electrodes, nky=10**5)
