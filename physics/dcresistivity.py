@@ -32,8 +32,8 @@ from jointinv.simpeg import (
 )
 from jointinv.validation import check_positive_int
 
-from .dc_sensitivity import DataProjection, nodal_sensitivity
 from .dc_layouts import check_dc_memory
+from .dc_sensitivity import DataProjection, nodal_sensitivity
 from .dc_survey import DATA_TYPES, Quadrupoles, from_electrodes, surface_line
 
 __all__ = ["DCResistivity2D"]
