@@ -64,9 +64,9 @@ def _setup(case: str):
 
 def _ours(case: str, gradient: str):
     import numpy as np
+    from jointinv.physics.acoustic import AcousticWave2D
 
     from jointinv import Grid
-    from physics.acoustic import AcousticWave2D
 
     model, source_x, receiver_x, nt = _setup(case)
     nz, nx = model.shape

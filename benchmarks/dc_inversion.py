@@ -28,10 +28,10 @@ import time
 
 import numpy as np
 import torch
+from jointinv.physics.dc_survey import surface_line
+from jointinv.physics.dcresistivity import DCResistivity2D
 
 from jointinv import Grid, invert
-from physics.dc_survey import surface_line
-from physics.dcresistivity import DCResistivity2D
 
 GRID = Grid(nx=80, nz=40, dx=2.5, dz=2.5, x0=-100.0)
 MODES = ("products", "stored")

@@ -26,13 +26,13 @@ import warnings
 
 import numpy as np
 import torch
+from jointinv.physics.dc_survey import surface_line
+from jointinv.physics.dcresistivity import DCResistivity2D
 from simpeg import maps
 from simpeg.electromagnetics.static import resistivity as dc
 
 from jointinv import Grid
 from jointinv.simpeg import solver_name, solver_options
-from physics.dc_survey import surface_line
-from physics.dcresistivity import DCResistivity2D
 
 CELL = 2.5  # m
 SPACING = 10.0  # m between electrodes (4 cells)

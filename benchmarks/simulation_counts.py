@@ -42,7 +42,7 @@ def _counting(operator):
 
 
 def _patch_wave_adjoint(counts):
-    from physics import acoustic_checkpoint
+    from jointinv.physics import acoustic_checkpoint
 
     original = acoustic_checkpoint._adjoint_sweep
 

@@ -7,7 +7,7 @@ evenly spaced from the first to the last cell-centre depth, every pair):
 - 200 x 200 cells, 100 x 100 rays.
 
 Our time is the best of ``--repeats`` builds of
-:func:`physics.ray_paths.straight_ray_lengths` (the matrix ``L``), and, for
+:func:`jointinv.physics.ray_paths.straight_ray_lengths` (the matrix ``L``), and, for
 information, of the whole ``StraightRayTomography`` constructor (argument
 checks included). SimPEG's ``straight_ray_tomography`` builds ``L`` with a
 Python loop over every cell for every ray (about 0.2 s per ray on 100 x 100),
@@ -30,11 +30,11 @@ import time
 
 import discretize
 import numpy as np
+from jointinv.physics.ray_paths import straight_ray_lengths
+from jointinv.physics.traveltime import StraightRayTomography
 from simpeg.seismic import straight_ray_tomography as simpeg_tomography
 
 from jointinv import Grid
-from physics.ray_paths import straight_ray_lengths
-from physics.traveltime import StraightRayTomography
 
 CASES = ((100, 50, 0.05), (200, 100, None))  # cells per side, points per borehole, target [s]
 CELL_SIZE = 2.0  # m

@@ -40,12 +40,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from jointinv.physics.dc_survey import surface_line
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 import jointinv
 from jointinv import Grid
-from physics.dc_survey import surface_line
 
 BACKGROUND, LAYER, DIKE = 0.01, 0.02, 0.1  # S/m
 SIMPEG_SPARSE_DIKE_MEAN = (0.021, 0.029)  # S/m, SimPEG's sparse-norm inversion of this case

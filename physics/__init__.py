@@ -1,6 +1,6 @@
 """Built-in physics plugins, each implementing ``jointinv.PhysicsOperator``.
 
-The classes load lazily (``physics.DCResistivity2D`` imports SimPEG only when
+The classes load lazily (``jointinv.physics.DCResistivity2D`` imports SimPEG only when
 first used); jointinv itself finds them through the ``jointinv.physics``
 entry points, exactly as it finds third-party plugins.
 """

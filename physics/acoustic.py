@@ -84,7 +84,7 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         Model grid; the model is the velocity [m/s], shape ``(nz, nx)``.
     sources : array_like, shape (n_shots, 2)
         One source per shot at ``(x, z)`` [m], inside the grid; snapped to
-        the cell that contains it (see :func:`physics.acoustic_setup.snap_to_cells`).
+        the cell that contains it (see :func:`jointinv.physics.acoustic_setup.snap_to_cells`).
     receivers : array_like, shape (n_receivers, 2)
         ``(x, z)`` [m] inside the grid, snapped likewise; every shot records
         on all of them.

@@ -7,7 +7,7 @@ keeps only the state at the start of every segment of
 ``checkpoint_interval`` steps. Its backward replays one segment at a time from
 its checkpoint, keeping the ``checkpoint_interval`` Laplacians the model
 gradient needs, and runs the exact discrete adjoint of
-:func:`physics.acoustic_step.wave_step` (C-PML memory variables included)
+:func:`jointinv.physics.acoustic_step.wave_step` (C-PML memory variables included)
 backwards through it. Memory is about ``(n_steps / interval) * 2 + interval``
 wavefields instead of several per step; the price is one extra forward pass.
 Its ``jvp`` propagates the tangent wavefield alongside the forward one, so
@@ -113,7 +113,7 @@ class PropagationPlan:
     ----------
     layout : StepLayout
     profiles : tuple of torch.Tensor
-        C-PML coefficients from :func:`physics.acoustic_step.pml_profiles`.
+        C-PML coefficients from :func:`jointinv.physics.acoustic_step.pml_profiles`.
     source_index : torch.Tensor
         ``(n_shots, 1)`` int64 flat index of each shot's source in the padded domain.
     receiver_index : torch.Tensor

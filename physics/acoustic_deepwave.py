@@ -1,4 +1,4 @@
-"""Optional engine: :class:`physics.acoustic.AcousticWave2D` on ``deepwave.scalar``.
+"""Optional engine: :class:`jointinv.physics.acoustic.AcousticWave2D` on ``deepwave.scalar``.
 
 Deepwave (compiled C/CUDA, https://github.com/ar4/deepwave) solves the same
 discrete equations as the torch engine: same stencils, C-PML, edge-replicated

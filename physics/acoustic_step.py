@@ -24,7 +24,7 @@ ring above the model holds the odd mirror image of the wavefield, so that
 of cell centres).
 
 Everything here is a pure function of tensors; the time loops live in
-:mod:`physics.acoustic_checkpoint`.
+:mod:`jointinv.physics.acoustic_checkpoint`.
 
 Reference
 ---------

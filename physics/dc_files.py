@@ -166,7 +166,7 @@ def write_unified(path, survey: Quadrupoles, columns=None) -> Path:
     if not isinstance(path, (str, Path)):
         raise TypeError(f"path must be a str or pathlib.Path, got {type(path).__name__}")
     if not isinstance(survey, Quadrupoles):
-        raise TypeError(f"survey must be a physics.dc_survey.Quadrupoles, "
+        raise TypeError(f"survey must be a jointinv.physics.dc_survey.Quadrupoles, "
                         f"got {type(survey).__name__}")
     columns = {} if columns is None else dict(columns)
     data = {}

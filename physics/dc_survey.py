@@ -290,8 +290,8 @@ def surface_line(array: str, start: float, end: float, electrode_spacing: float,
     ------
     ValueError
         Before building anything, if the line would have more than
-        :data:`physics.dc_layouts.MAX_ELECTRODES` electrodes or
-        :data:`physics.dc_layouts.MAX_DATA` data.
+        :data:`jointinv.physics.dc_layouts.MAX_ELECTRODES` electrodes or
+        :data:`jointinv.physics.dc_layouts.MAX_DATA` data.
 
     Examples
     --------
@@ -350,9 +350,9 @@ def from_electrodes(positions, array: str = "dipole-dipole", n_max: int = 8) -> 
         Electrode positions ``(x, z)`` [m], z depth positive down, in their
         order along the line: a surface line (``z = grid.z0``), a borehole
         string (constant x) or any polyline. Distinct, finite, at most
-        :data:`physics.dc_layouts.MAX_ELECTRODES`.
+        :data:`jointinv.physics.dc_layouts.MAX_ELECTRODES`.
     array : str, default "dipole-dipole"
-        One of :data:`LINE_ARRAYS`; see :func:`physics.dc_layouts.line_indices`
+        One of :data:`LINE_ARRAYS`; see :func:`jointinv.physics.dc_layouts.line_indices`
         for the electrode numbers of each (dipoles one electrode long, the
         same layout as :func:`surface_line` on an even line).
     n_max : int, default 8
@@ -367,7 +367,7 @@ def from_electrodes(positions, array: str = "dipole-dipole", n_max: int = 8) -> 
     ------
     ValueError
         If positions repeat, the line is too short for one quadrupole, or the
-        survey would exceed :data:`physics.dc_layouts.MAX_DATA` data.
+        survey would exceed :data:`jointinv.physics.dc_layouts.MAX_DATA` data.
 
     Examples
     --------

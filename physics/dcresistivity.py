@@ -55,9 +55,9 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
         Model grid; its top (depth ``grid.z0``) is the ground surface.
     survey : Quadrupoles or (n_electrodes, 2) array_like
         A-B-M-N positions ``(x, z)`` [m], z depth, of every datum (see
-        :func:`physics.dc_survey.surface_line`), or the positions of the
+        :func:`jointinv.physics.dc_survey.surface_line`), or the positions of the
         electrodes along a line (surface, borehole, uneven spacing), laid out
-        as ``array`` up to ``n_max`` (:func:`physics.dc_survey.from_electrodes`).
+        as ``array`` up to ``n_max`` (:func:`jointinv.physics.dc_survey.from_electrodes`).
         Every electrode must be in the grid and not above the surface.
     array : str, default "dipole-dipole"
         Array of electrode positions given as ``survey``.
@@ -99,7 +99,7 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
         product at a model the dense sensitivity ``J`` (``n_data x
         grid.n_cells`` float64) is assembled once (adjoint solves with the
         model's factorisations, all right-hand sides of a wavenumber in one
-        call: :func:`physics.dc_sensitivity.nodal_sensitivity`) and each
+        call: :func:`jointinv.physics.dc_sensitivity.nodal_sensitivity`) and each
         product is a torch matrix product; ``J`` is kept for that one model
         only. ``"products"``: SimPEG's ``Jvec``/``Jtvec`` per product.
         ``"auto"``: stored when ``J`` takes at most ``max_sensitivity_mb``,
@@ -144,7 +144,7 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
     Examples
     --------
     >>> from jointinv import Grid
-    >>> from physics.dc_survey import surface_line
+    >>> from jointinv.physics.dc_survey import surface_line
     >>> grid = Grid(nx=40, nz=10, dx=5.0, dz=5.0, x0=-100.0)
     >>> line = surface_line("dipole-dipole", -50.0, 50.0, 10.0, n_max=4)
     >>> operator = DCResistivity2D(grid, line)
@@ -160,10 +160,13 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
         check_grid("grid", grid)
         if not isinstance(survey, Quadrupoles):
             if not isinstance(survey, (np.ndarray, list, tuple)):
-                raise TypeError(f"survey must be a physics.dc_survey.Quadrupoles (e.g. from "
-                                f"surface_line) or (n, 2) electrode positions, "
+                raise TypeError(f"survey must be a jointinv.physics.dc_survey.Quadrupoles (e.g. "
+                                f"from surface_line) or (n, 2) electrode positions, "
                                 f"got {type(survey).__name__}")
-            survey = from_electrodes(survey, array=array, n_max=n_max)
+            try:
+                survey = from_electrodes(survey, array=array, n_max=n_max)
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"survey (electrode positions): {error}") from error
         if not isinstance(data_type, str) or data_type not in DATA_TYPES:
             raise ValueError(f"data_type must be one of {list(DATA_TYPES)}, got {data_type!r}")
         if padding_value is not None and not np.isfinite(float(padding_value)):
@@ -222,7 +225,8 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
             )
 
     def _assemble_sensitivity(self, m: np.ndarray, fields) -> np.ndarray:
-        """``J`` by batched adjoint solves (:func:`physics.dc_sensitivity.nodal_sensitivity`)."""
+        """``J`` by batched adjoint solves
+        (:func:`jointinv.physics.dc_sensitivity.nodal_sensitivity`)."""
         if self._projection is None:
             self._projection = DataProjection(self.simulation, fields)
         return nodal_sensitivity(self.simulation, fields, self._projection)
@@ -233,7 +237,7 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
         """Operator for a line of electrodes on the grid's surface.
 
         ``array``, ``start``, ``end`` [m], ``electrode_spacing`` [m] and ``n_max``
-        are those of :func:`physics.dc_survey.surface_line`; other keywords go
+        are those of :func:`jointinv.physics.dc_survey.surface_line`; other keywords go
         to the constructor. Lets code that knows the plugin only by its
         registry name (``jointinv.load_physics("dcr")``) build a survey.
         """

@@ -2,7 +2,7 @@
 
 First-arrival travel times along straight rays between sources and receivers,
 ``t = L s`` with the slowness ``s = 1 / velocity`` of the grid cells and ``L``
-the exact ray–cell length matrix (see :mod:`physics.ray_paths`). The model is
+the exact ray–cell length matrix (see :mod:`jointinv.physics.ray_paths`). The model is
 the velocity [m/s]; cell inversions work in slowness (``inversion_map =
 "reciprocal"``), where the problem is linear.
 """
@@ -120,7 +120,7 @@ class StraightRayTomography(PhysicsOperator, property="velocity", units="m/s",
     kernel : {"exact", "gaussian"}, default "exact"
         ``"exact"``: ray lengths in the cells, data in seconds.
         ``"gaussian"``: NFs-Inv's smooth band of dimensionless weights around
-        each ray (:func:`physics.ray_paths.gaussian_ray_weights`); data are
+        each ray (:func:`jointinv.physics.ray_paths.gaussian_ray_weights`); data are
         weighted slowness sums [s/m], not travel times. Needs rays that are
         not vertical.
 
@@ -153,7 +153,7 @@ class StraightRayTomography(PhysicsOperator, property="velocity", units="m/s",
     Forward: ``t = L (1 / v)``, ``v`` the velocity flattened in C order.
     Jacobian: ``J = -L diag(1 / v**2)``; its adjoint maps data residuals back
     along the rays, ``J^T u = -(L^T u) / v**2``. A ray along a cell face is
-    counted once (see :func:`physics.ray_paths.straight_ray_lengths` for the
+    counted once (see :func:`jointinv.physics.ray_paths.straight_ray_lengths` for the
     cell that gets it); SimPEG's ``straight_ray_tomography`` counts it in both
     neighbouring cells. ``L`` is kept as a scipy matrix; torch copies are made
     on first use for each device and dtype of the model and then reused.

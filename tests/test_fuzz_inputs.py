@@ -29,15 +29,15 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jointinv.physics import dc_survey
+from jointinv.physics.acoustic import AcousticWave2D
+from jointinv.physics.dcresistivity import DCResistivity2D
+from jointinv.physics.traveltime import StraightRayTomography
 
 import jointinv.validation as validation
 import jointinv.waveform_misfits as misfits
 from jointinv import Data, Grid
 from jointinv.wavelets import peak_frequency, ricker
-from physics import dc_survey
-from physics.acoustic import AcousticWave2D
-from physics.dcresistivity import DCResistivity2D
-from physics.traveltime import StraightRayTomography
 
 EXAMPLES_PER_AREA = 60
 CASE_SECONDS = 5.0
@@ -294,7 +294,7 @@ def _unified_file(positions, corruption):
     import tempfile
     from pathlib import Path
 
-    from physics.dc_files import read_unified, write_unified
+    from jointinv.physics.dc_files import read_unified, write_unified
 
     survey = dc_survey.from_electrodes(positions, "dipole-dipole", n_max=2)
     with tempfile.TemporaryDirectory() as folder:

@@ -1,13 +1,13 @@
-"""Tests for networks.UNet: shapes, padding and cropping, gradients, output range, errors."""
+"""Tests for jointinv.networks.UNet: shapes, padding and cropping, gradients, output range,
+errors."""
 
 import re
 
 import numpy as np
 import pytest
 import torch
+from jointinv.networks import UNet
 from torch.nn import functional
-
-from networks import UNet
 
 
 def seeded_input(shape, seed=0, dtype=torch.float32):

@@ -6,14 +6,14 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from jointinv.physics.acoustic import AcousticWave2D, acoustic_wave_2d
+from jointinv.physics.acoustic_checkpoint import Kernels
+from jointinv.physics.acoustic_setup import upsample
+from jointinv.physics.acoustic_step import critical_courant_number
 
 from jointinv import Grid, load_physics
 from jointinv.testing import dottest, gradient_check, random_like, taylor_test
 from jointinv.wavelets import peak_frequency, ricker
-from physics.acoustic import AcousticWave2D, acoustic_wave_2d
-from physics.acoustic_checkpoint import Kernels
-from physics.acoustic_setup import upsample
-from physics.acoustic_step import critical_courant_number
 
 # non-square cells and a non-zero origin, so that no axis or offset mix-up hides
 GRID = Grid(nx=16, nz=12, dx=10.0, dz=8.0, x0=-50.0, z0=20.0)

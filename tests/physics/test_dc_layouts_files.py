@@ -5,10 +5,9 @@ import time
 
 import numpy as np
 import pytest
-
-from physics.dc_files import read_unified, write_unified
-from physics.dc_layouts import LINE_ARRAYS, check_dc_memory, count_line_data, line_indices
-from physics.dc_survey import Quadrupoles, from_electrodes, surface_line
+from jointinv.physics.dc_files import read_unified, write_unified
+from jointinv.physics.dc_layouts import LINE_ARRAYS, check_dc_memory, count_line_data, line_indices
+from jointinv.physics.dc_survey import Quadrupoles, from_electrodes, surface_line
 
 
 @pytest.mark.parametrize("array", LINE_ARRAYS)

@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pytest
 from discretize import TensorMesh
+from jointinv.physics.dc_survey import Quadrupoles, surface_line
 from simpeg.electromagnetics.static.utils.static_utils import geometric_factor
 
 from jointinv import Grid
@@ -16,7 +17,6 @@ from jointinv.simpeg.mesh import (
     grid_to_mesh_transfer,
     padded_mesh,
 )
-from physics.dc_survey import Quadrupoles, surface_line
 
 
 @pytest.fixture

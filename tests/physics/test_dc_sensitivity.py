@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 from discretize import TreeMesh
+from jointinv.physics.dc_sensitivity import nodal_sensitivity
+from jointinv.physics.dc_survey import surface_line
+from jointinv.physics.dcresistivity import DCResistivity2D
 
 from jointinv import Grid, invert
 from jointinv.testing import check_plugin, random_like
-from physics.dc_sensitivity import nodal_sensitivity
-from physics.dc_survey import surface_line
-from physics.dcresistivity import DCResistivity2D
 
 GRID = Grid(nx=12, nz=4, dx=10.0, dz=10.0, x0=-60.0)
 LINE = surface_line("dipole-dipole", -30.0, 30.0, 12.0, n_max=3)

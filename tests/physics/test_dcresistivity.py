@@ -10,13 +10,13 @@ import pymatsolver
 import pytest
 import torch
 from discretize import TensorMesh
+from jointinv.physics.dc_survey import Quadrupoles, surface_line
+from jointinv.physics.dcresistivity import DCResistivity2D
 from simpeg.electromagnetics.static import resistivity as dc
 
 import jointinv
 from jointinv import Grid
 from jointinv.testing import dottest, gradient_check, random_like, taylor_test
-from physics.dc_survey import Quadrupoles, surface_line
-from physics.dcresistivity import DCResistivity2D
 
 
 class CountingSolverLU(pymatsolver.SolverLU):
@@ -226,12 +226,13 @@ def test_float32_in_float32_out(case):
 
 
 def test_misfit_gradient_through_unet_weights(case):
-    networks = pytest.importorskip("networks.unet")
+    from jointinv.networks import UNet
+
     operator, model = case
     observed = operator(model).detach()
     torch.manual_seed(0)
-    unet = networks.UNet(in_channels=1, out_channels=1, depth=1, base_channels=2, norm=None,
-                         activation="tanh").double()
+    unet = UNet(in_channels=1, out_channels=1, depth=1, base_channels=2, norm=None,
+                activation="tanh").double()
     latent = random_like(torch.zeros(1, 1, *operator.grid.shape, dtype=torch.float64), 7)
     names = [name for name, _ in unet.named_parameters()]
     shapes = [parameter.shape for _, parameter in unet.named_parameters()]
@@ -357,7 +358,7 @@ def test_errors(case):
         operator.jvp(model, model.reshape(-1))
     with pytest.raises(ValueError, match=re.escape("cotangent must have shape (6,), got (5,)")):
         operator.vjp(model, torch.zeros(5, dtype=torch.float64))
-    with pytest.raises(TypeError, match="survey must be a physics.dc_survey.Quadrupoles"):
+    with pytest.raises(TypeError, match="survey must be a jointinv.physics.dc_survey.Quadrupoles"):
         DCResistivity2D(grid, "dipole-dipole")
     with pytest.raises(ValueError, match="positions must be distinct electrodes"):
         DCResistivity2D(grid, np.zeros((3, 2)))

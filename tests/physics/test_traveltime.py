@@ -5,17 +5,17 @@ import pickle
 import re
 
 import discretize
+import jointinv.physics.ray_paths as ray_paths
 import numpy as np
 import pytest
 import torch
 import torch.autograd.forward_ad as fwAD
+from jointinv.physics.traveltime import StraightRayTomography
 from simpeg import maps
 from simpeg.seismic import straight_ray_tomography as simpeg_tomography
 
-import physics.ray_paths as ray_paths
 from jointinv import Data, Grid, load_physics
 from jointinv.testing import dottest, gradient_check, random_like, taylor_test
-from physics.traveltime import StraightRayTomography
 
 # non-square cells and a non-zero origin, so that no axis or offset mix-up hides
 GRID = Grid(nx=10, nz=8, dx=3.0, dz=2.0, x0=-7.0, z0=4.0)
