@@ -47,6 +47,8 @@ METHODS = {
                                         "hold_iterations": 5}),
     "structure_guided": ("joint", {"coupling": None, "edge_contrast": 0.05,
                                    "hold_iterations": 5}),
+    "petrophysical": ("joint", {"coupling": {"kind": "petrophysical", "weight": 0.3},
+                                "hold_iterations": 5}),
     "sequential": ("sequential", {}),
 }
 

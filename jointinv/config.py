@@ -185,8 +185,9 @@ SCHEMA = {
                                 "eps:} (weight = unit-free lambda) or a list of them",
                                 validator=_check_coupling,
                                 range_note="kind one of [cross_gradient, "
-                                "cross_gradient_unnormalized, joint_total_variation], "
-                                "weight >= 0, eps > 0", type_note="str, mapping or list"),
+                                "cross_gradient_unnormalized, joint_total_variation, "
+                                "petrophysical], weight >= 0, eps > 0, n_clusters >= 1",
+                                type_note="str, mapping or list"),
     "options.coupling_iterations": Setting(int, None, "L-BFGS iterations of a coupling step",
                                            low=1),
     "options.hold_iterations": Setting(int, None, "Gauss-Newton iterations that hold every "

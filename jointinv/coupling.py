@@ -24,7 +24,7 @@ import torch
 from .grid import Grid
 from .grid_operators import average_faces_to_cells, cell_gradient, face_gradients
 from .objective import Term
-from .validation import check_nonnegative_float, check_positive_float
+from .validation import check_nonnegative_float, check_positive_float, check_positive_int
 
 __all__ = ["COUPLING_KINDS", "Coupling", "CrossGradient", "DEFAULT_COUPLING_WEIGHT",
            "JointTotalVariation", "NCG_EPS", "NormalizedCrossGradient"]
@@ -175,7 +175,8 @@ class JointTotalVariation(Term):
         return self.grid.dx * self.grid.dz * torch.sqrt(total + self.eps**2).sum()
 
 
-COUPLING_KINDS = ("cross_gradient", "cross_gradient_unnormalized", "joint_total_variation")
+COUPLING_KINDS = ("cross_gradient", "cross_gradient_unnormalized", "joint_total_variation",
+                  "petrophysical")
 
 #: Default unit-free coupling weight lambda. At 1, models whose gradients are
 #: everywhere perpendicular cost as much as all data sets sitting at their
@@ -198,6 +199,10 @@ class Coupling:
           ``weight * n_data / area``.
         - ``"joint_total_variation"``: one :class:`JointTotalVariation` of all
           models, scaled the same way, times ``weight * n_data / area``.
+        - ``"petrophysical"``: one
+          :class:`~jointinv.petrophysics.GaussianMixtureCoupling` of all
+          models (a mixture of ``n_clusters`` units over their scaled values,
+          re-estimated between iterations), times ``weight * n_data / area``.
 
         ``n_data`` is the total number of data of all physics and ``area`` the
         grid's area [m^2].
@@ -211,14 +216,14 @@ class Coupling:
     """
 
     def __init__(self, kind: str = "cross_gradient", weight: float = DEFAULT_COUPLING_WEIGHT,
-                 eps: float | None = None):
+                 eps: float | None = None, n_clusters: int = 3):
         if kind not in COUPLING_KINDS:
             raise ValueError(f"coupling kind must be one of {list(COUPLING_KINDS)}, got {kind!r}")
         self.kind = kind
         self.weight = check_nonnegative_float("coupling weight", weight)
-        if eps is not None and kind == "cross_gradient_unnormalized":
-            raise ValueError("eps is not used by the 'cross_gradient_unnormalized' coupling; "
-                             "leave it None")
+        if eps is not None and kind in ("cross_gradient_unnormalized", "petrophysical"):
+            raise ValueError(f"eps is not used by the {kind!r} coupling; leave it None")
+        self.n_clusters = check_positive_int("coupling n_clusters", n_clusters)
         default = NCG_EPS if kind == "cross_gradient" else 1e-6
         self.eps = check_positive_float("coupling eps", default if eps is None else eps)
 
@@ -230,7 +235,7 @@ class Coupling:
         if isinstance(value, str):
             return cls(value)
         if isinstance(value, dict):
-            allowed = {"kind", "weight", "eps"}
+            allowed = {"kind", "weight", "eps", "n_clusters"}
             unknown = sorted(set(value) - allowed)
             if unknown:
                 raise TypeError(f"coupling has unknown keys {unknown}; allowed: {sorted(allowed)}")
@@ -249,9 +254,14 @@ class Coupling:
             raise ValueError(f"a coupling needs at least two models, got {keys}")
         area = grid.n_cells * grid.dx * grid.dz
         effective = self.weight * n_data_total / area
-        if self.kind == "joint_total_variation":
+        if self.kind in ("joint_total_variation", "petrophysical"):
             scales = {k: _amplitude(start_models[k]) for k in keys}
-            term = JointTotalVariation(keys, grid, scales=scales, eps=self.eps)
+            if self.kind == "petrophysical":
+                from .petrophysics import GaussianMixtureCoupling
+
+                term = GaussianMixtureCoupling(keys, grid, scales, n_clusters=self.n_clusters)
+            else:
+                term = JointTotalVariation(keys, grid, scales=scales, eps=self.eps)
             return [(f"{self.kind}[{','.join(keys)}]", effective, term)]
         out = []
         for i, a in enumerate(keys):

@@ -182,11 +182,12 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
     """
     terms = _coupling_terms(built, couplings)
     keys = list(built)
+    # couplings learned in flight (a petrophysical mixture) update between iterations
+    updates = list(updates) + [term for _, _, term in terms if hasattr(term, "update")]
     problem = InversionProblem([b.misfit for b in built.values()],
                                {**{k: b.regularization for k, b in built.items()},
                                 **(regularizations or {})}, {},
                                couplings=terms, maps={k: b.map for k, b in built.items()})
-    updates = list(updates)
     if updates and options.solver != "gauss_newton":
         raise ValueError("structure guidance and joint total variation update their terms "
                          f"between Gauss-Newton iterations; use solver 'gauss_newton', got "

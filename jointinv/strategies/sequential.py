@@ -130,6 +130,9 @@ def invert_sequential(setups: dict, *, coupling="cross_gradient",
             models[key] = points[key].variables[key]
             apply = points[key].hessian()
             hessians[key] = (lambda v, apply=apply, key=key: apply({key: v})[key])
+        for _, _, term in couplings:
+            if hasattr(term, "update"):  # a mixture learned from the separate updates
+                term.update(models)
         models = coupling_step(models, hessians, couplings, coupling_iterations, lower, upper)
         points = {k: problems[k].linearize({k: models[k]}) for k in keys}
         parts = {}
