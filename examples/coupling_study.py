@@ -31,8 +31,8 @@ import torch
 
 from jointinv import Grid, PhysicsSetup
 from jointinv.coupling import NormalizedCrossGradient
-from jointinv.physics_spec import build_operator
 from jointinv.strategies import run_strategy
+from jointinv.user_cases import synthetic_cases
 
 GRID = Grid(nx=80, nz=40, dx=2.5, dz=2.5)
 
@@ -101,32 +101,28 @@ SPECS = {
     "dcr": {"physics": "dcr", "constructor": "from_surface_line", "array": "dipole-dipole",
             "start": 20.0, "end": 180.0, "electrode_spacing": 5.0, "n_max": 8},
 }
-NOISE = {"traveltime": (0.02, 1e-6), "dcr": (0.03, 0.0)}
+NOISE = {"traveltime": {"relative_error": 0.02, "noise_floor": 1e-6},
+         "dcr": {"relative_error": 0.03}}
 
 
-def homogeneous_start(key, operator, data) -> torch.Tensor:
-    """The homogeneous model whose data match the observed median."""
-    ones = torch.ones(GRID.shape, dtype=torch.float64)
-    if key == "traveltime":
-        # travel time is proportional to slowness: match the median ratio
-        unit = operator(ones * 1000.0)
-        ratio = torch.median(data.observed / unit)
-        return ones * 1000.0 / float(ratio)
-    return ones * float(torch.log10(torch.median(data.observed)))
+def velocity_from_data(operator, data) -> float:
+    """The homogeneous velocity whose travel times match the observed median ratio."""
+    unit = operator(torch.full(GRID.shape, 1000.0, dtype=torch.float64))
+    return 1000.0 / float(torch.median(data.observed / unit))
+
+
+def log_resistivity_from_data(operator, data) -> float:
+    """log10 of the median apparent resistivity."""
+    return float(torch.log10(torch.median(data.observed)))
 
 
 def setups_for(geology: str, seed: int = 0) -> dict:
     velocity, resistivity = GEOLOGIES[geology]()
-    truth = {"traveltime": velocity, "dcr": resistivity}
-    out = {}
-    for key, spec in SPECS.items():
-        operator = build_operator(GRID, spec, where=key)
-        relative, floor = NOISE[key]
-        data = operator.simulate(truth[key], relative_error=relative, noise_floor=floor,
-                                 seed=seed)
-        out[key] = PhysicsSetup(operator, data, homogeneous_start(key, operator, data),
-                                true_model=truth[key])
-    return out
+    cases = synthetic_cases(GRID, SPECS, {"traveltime": velocity, "dcr": resistivity}, NOISE,
+                            {"traveltime": velocity_from_data, "dcr": log_resistivity_from_data},
+                            seed=seed, where=geology)
+    return {key: PhysicsSetup(c.operator, c.data, c.initial_model, true_model=c.true_model)
+            for key, c in cases.items()}
 
 
 def evaluate(result, setups) -> dict:

@@ -42,7 +42,8 @@ from .data import Data
 from .operator import PhysicsOperator
 from .physics_spec import build_grid, build_operator
 
-__all__ = ["load_case", "load_case_function", "check_case_spec", "case_keys", "case_label"]
+__all__ = ["load_case", "load_case_function", "check_case_spec", "case_keys", "case_label",
+           "synthetic_cases"]
 
 _SPEC_KEYS = ("grid", "true_models", "physics")
 _PHYSICS_KEYS = ("operator", "noise", "initial")
@@ -142,20 +143,50 @@ def load_case_function(reference: str, base: Path | None = None):
     return function
 
 
+def synthetic_cases(grid, specs: dict, true_models: dict, noise: dict, initial: dict,
+                    seed: int = 0, where: str = "case") -> dict:
+    """``{key: Case}`` with data simulated from true models, for studies and configs.
+
+    Parameters
+    ----------
+    grid : jointinv.Grid
+    specs : dict
+        ``{key: operator spec}`` (:func:`jointinv.physics_spec.build_operator`).
+    true_models : dict
+        ``{key: (nz, nx)}`` tensors or arrays of each property.
+    noise : dict
+        ``{key: {"relative_error": ..., "noise_floor": ...}}`` (either may be left out).
+    initial : dict
+        ``{key: float}`` homogeneous start, or ``{key: callable(operator, data) -> float}``
+        (e.g. from the observed data).
+    """
+    from .cases import Case
+
+    cases = {}
+    for key, spec in specs.items():
+        operator = build_operator(grid, spec, where=f"{where}.{key}")
+        true = operator.check_model(torch.as_tensor(np.asarray(true_models[key],
+                                                               dtype=np.float64)))
+        data = operator.simulate(true, seed=seed, **noise.get(key, {}))
+        start = initial[key](operator, data) if callable(initial[key]) else initial[key]
+        cases[key] = Case(name=f"{where}-{key}", operator=operator, true_model=true,
+                          initial_model=torch.full_like(true, float(start)), data=data)
+    return cases
+
+
 def _from_spec(spec: dict, seed: int) -> dict:
     grid = build_grid(spec["grid"], where="config case.grid")
     arrays = np.load(spec["true_models"])
-    cases = {}
-    for key, entry in spec["physics"].items():
-        if key not in arrays:
-            raise ValueError(f"config case.true_models must hold an array {key!r}; "
-                             f"it holds {sorted(arrays)}")
-        operator = build_operator(grid, entry["operator"], where=f"config case.physics.{key}")
-        true = operator.check_model(torch.as_tensor(np.asarray(arrays[key], dtype=np.float64)))
-        data = operator.simulate(true, seed=seed, **entry["noise"])
-        cases[key] = SimpleNamespace(operator=operator, data=data, true_model=true,
-                                     initial_model=torch.full_like(true, entry["initial"]))
-    return cases
+    missing = sorted(set(spec["physics"]) - set(arrays))
+    if missing:
+        raise ValueError(f"config case.true_models must hold an array per physics; it "
+                         f"misses {missing} (it holds {sorted(arrays)})")
+    physics = spec["physics"]
+    return synthetic_cases(grid, {k: e["operator"] for k, e in physics.items()},
+                           {k: arrays[k] for k in physics},
+                           {k: e["noise"] for k, e in physics.items()},
+                           {k: e["initial"] for k, e in physics.items()}, seed=seed,
+                           where="config case.physics")
 
 
 def _check_user_cases(reference, cases) -> dict:

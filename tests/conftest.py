@@ -8,12 +8,13 @@ from jointinv import Grid, PhysicsOperator
 
 
 class DenseLinearOperator(PhysicsOperator, property="density", units="kg/m^3"):
-    """``d = G m`` with a seeded dense matrix: a linear physics for engine tests."""
+    """``d = G m`` with a seeded dense matrix (or a given one): a linear physics for tests."""
 
-    def __init__(self, grid, n_data, seed=1):
+    def __init__(self, grid, n_data=None, seed=1, matrix=None):
         super().__init__(grid)
-        generator = torch.Generator().manual_seed(seed)
-        matrix = torch.rand(n_data, grid.n_cells, generator=generator, dtype=torch.float64)
+        if matrix is None:
+            generator = torch.Generator().manual_seed(seed)
+            matrix = torch.rand(n_data, grid.n_cells, generator=generator, dtype=torch.float64)
         self.register_buffer("matrix", matrix)
 
     @property

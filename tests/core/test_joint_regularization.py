@@ -2,28 +2,14 @@
 
 import pytest
 import torch
+from conftest import DenseLinearOperator
 
-from jointinv import PhysicsOperator, PhysicsSetup
+from jointinv import PhysicsSetup
 from jointinv.coupling import NormalizedCrossGradient
 from jointinv.joint_regularization import StructureGuidance
 from jointinv.regularization import Smoothness
 from jointinv.strategies import run_strategy
 from jointinv.strategies.common import build_all
-
-
-class MatrixOperator(PhysicsOperator, property="value", units="1"):
-    """``d = G m`` for a given matrix ``G`` (n_data, n_cells)."""
-
-    def __init__(self, grid, matrix):
-        super().__init__(grid)
-        self.register_buffer("matrix", matrix)
-
-    @property
-    def n_data(self):
-        return self.matrix.shape[0]
-
-    def _forward(self, model):
-        return self.matrix.to(model) @ model.reshape(-1)
 
 
 @pytest.fixture
@@ -39,7 +25,7 @@ def setups(small_grid, block_model):
                 "b": torch.stack(blurs).to(torch.float64)}
     out = {}
     for key, scale, floor in (("a", 1.0, 0.1), ("b", 300.0, 1.0)):
-        operator = MatrixOperator(grid, matrices[key])
+        operator = DenseLinearOperator(grid, matrix=matrices[key])
         true = scale * (1.0 + block_model)
         data = operator.simulate(true, relative_error=0.0, noise_floor=floor * scale, seed=3)
         out[key] = PhysicsSetup(operator, data, torch.full_like(true, 1.2 * scale),

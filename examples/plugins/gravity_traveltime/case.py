@@ -3,15 +3,15 @@
 A dense, fast block under a 200 m x 100 m section: gravity stations on the
 surface (the third-party ``gravity`` plugin of ../jointinv-gravity) and
 cross-hole travel times between boreholes at both edges. ``build(seed)``
-returns ``{key: Case}``; the config names it as ``case: case.py:build``.
+returns ``{key: Case}`` (:func:`jointinv.user_cases.synthetic_cases`); the config
+names it as ``case: case.py:build``.
 """
 
 import numpy as np
 import torch
 
 from jointinv import Grid
-from jointinv.cases import Case
-from jointinv.physics_spec import build_operator
+from jointinv.user_cases import synthetic_cases
 
 GRID = Grid(nx=40, nz=20, dx=5.0, dz=5.0)
 
@@ -27,14 +27,7 @@ def build(seed: int = 0) -> dict:
         "traveltime": {"physics": "traveltime", "constructor": "crosshole",
                        "n_sources": 17, "n_receivers": 17},
     }
-    noise = {"gravity": (0.0, 0.002), "traveltime": (0.01, 1e-5)}
+    noise = {"gravity": {"noise_floor": 0.002},
+             "traveltime": {"relative_error": 0.01, "noise_floor": 1e-5}}
     start = {"gravity": 0.0, "traveltime": 2000.0}
-    cases = {}
-    for key, spec in specs.items():
-        operator = build_operator(GRID, spec, where=key)
-        relative, floor = noise[key]
-        data = operator.simulate(truth[key], relative_error=relative, noise_floor=floor,
-                                 seed=seed)
-        cases[key] = Case(name=f"block-{key}", operator=operator, true_model=truth[key],
-                          initial_model=torch.full_like(truth[key], start[key]), data=data)
-    return cases
+    return synthetic_cases(GRID, specs, truth, noise, start, seed=seed, where="block")
