@@ -96,10 +96,10 @@ def check_points(name: str, points, allow_empty: bool = False) -> np.ndarray:
         array = np.asarray(points, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name} must be an (n, 2) array of (x, z) in metres") from error
-    if array.ndim == 1 and array.shape[0] == 2:
-        array = array[None, :]
     if array.ndim != 2 or array.shape[1] != 2:
-        raise ValueError(f"{name} must have shape (n, 2) of (x, z) in metres, got {array.shape}")
+        hint = "; for one point pass [[x, z]]" if array.shape == (2,) else ""
+        raise ValueError(f"{name} must have shape (n, 2) of (x, z) in metres, "
+                         f"got {array.shape}{hint}")
     if array.shape[0] == 0 and not allow_empty:
         raise ValueError(f"{name} must hold at least one point, got an empty array")
     if not np.all(np.isfinite(array)):

@@ -126,3 +126,11 @@ def test_grid_arguments_refuse_other_types():
         face_gradients(torch.ones(4, 5), "5x4")
     with pytest.raises(TypeError, match=re.escape(message)):
         Smallness("m", "5x4")
+
+
+def test_a_single_point_is_not_reshaped_silently():
+    from jointinv.validation import check_points
+
+    with pytest.raises(ValueError, match=re.escape("got (2,); for one point pass [[x, z]]")):
+        check_points("sources", [10.0, 5.0])
+    assert check_points("sources", [[10.0, 5.0]]).shape == (1, 2)
