@@ -143,6 +143,10 @@ def main(argv=None):
     parser.add_argument("--sweep", nargs="*", type=float, default=None,
                         help="coupling weights to sweep for every coupling (e.g. 0.03 0.1 "
                              "0.3 1 3 10)")
+    parser.add_argument("--edge-contrasts", nargs="*", type=float, default=None,
+                        help="structure-guided smoothness: edge contrasts to sweep")
+    parser.add_argument("--petrophysical-weights", nargs="*", type=float, default=None,
+                        help="petrophysical coupling: weights to sweep")
     parser.add_argument("--max-iterations", type=int, default=30)
     parser.add_argument("--output", default="examples/output/coupling_study")
     args = parser.parse_args(argv)
@@ -157,6 +161,13 @@ def main(argv=None):
                                "hold_iterations": 5})
         runs[f"joint_total_variation coupling lambda={weight:g}"] = (
             "joint", {"coupling": {"kind": "joint_total_variation", "weight": weight},
+                      "hold_iterations": 5})
+    for contrast in args.edge_contrasts or []:
+        runs[f"structure_guided edge_contrast={contrast:g}"] = (
+            "joint", {"coupling": None, "edge_contrast": contrast, "hold_iterations": 5})
+    for weight in args.petrophysical_weights or []:
+        runs[f"petrophysical lambda={weight:g}"] = (
+            "joint", {"coupling": {"kind": "petrophysical", "weight": weight},
                       "hold_iterations": 5})
     lines = ["| geology | method | RMSE v / indep. | RMSE log rho / indep. | chi2/N TT | "
              "chi2/N DC | NCG | time [s] |", "|---|---|---|---|---|---|---|---|"]
