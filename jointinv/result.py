@@ -296,8 +296,9 @@ class InversionResult:
                    info=info, versions=meta["versions"])
 
     def plot(self, folder) -> list:
-        """PNG figures: true / initial / recovered per model, and convergence curves."""
-        from .plotting import plot_convergence, plot_models
+        """PNG figures: true / initial / recovered per model, convergence curves and, while
+        the operators are at hand (not after :meth:`load`), observed vs predicted data."""
+        from .plotting import plot_convergence, plot_data_fit, plot_models
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -313,6 +314,11 @@ class InversionResult:
                 plot_models(panels, info["grid"], temporary, title=f"{key}: {self.method}",
                             units=info["units"], property_name=info["property"])
             paths.append(folder / f"models_{key}.png")
+            if key in self.operators:
+                with atomic_path(folder / f"data_{key}.png") as temporary:
+                    plot_data_fit(self.operators[key], self.data[key], self.predicted[key],
+                                  temporary, title=f"{key}: observed vs predicted")
+                paths.append(folder / f"data_{key}.png")
         with atomic_path(folder / "convergence.png") as temporary:
             targets = {k: info["target"] for k, info in self.info.items() if "target" in info}
             plot_convergence(self.history, temporary, targets=targets or None)
