@@ -118,8 +118,8 @@ def _open_store(path: Path, config, grid, resume: bool, overwrite: bool,
 def _log_line(record: dict, keys) -> str:
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     line = (f"{stamp} index={record['index']} status={record['status']} "
-            f"wall_time={record['wall_time']:.2f}s host={record['host']} pid={record['pid']} "
-            f"threads={record['threads']}")
+            f"wall_time={record['wall_time']:.2f}s cpu_time={record['cpu_time']:.2f}s "
+            f"host={record['host']} pid={record['pid']} threads={record['threads']}")
     if record["status"] == "complete":
         return line + " " + " ".join(f"chi2/N[{k}]={record['chi_squared_per_datum'][k]:.3g}"
                                      for k in keys)
@@ -194,7 +194,7 @@ def build_dataset(config, store, n_samples: int | None = None, resume: bool = Fa
         todo = target.missing_indices()
         bar = tqdm(total=len(todo), desc="dataset", unit="sample", disable=not progress,
                    file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
-        start, built = time.perf_counter(), 0
+        start, built, failed = time.perf_counter(), 0, 0
         try:
             for record in runner.run(config, todo):
                 target.write_sample(record)
@@ -204,7 +204,10 @@ def build_dataset(config, store, n_samples: int | None = None, resume: bool = Fa
                     raise DatasetStoreError(f"could not append to {path / 'build.log'}: "
                                             f"{error}; the store is consistent") from error
                 built += 1
+                failed += record["status"] == "failed"
                 bar.update(1)
+                if failed:
+                    bar.set_postfix(failed=failed)
         finally:
             bar.close()
         elapsed = time.perf_counter() - start

@@ -17,7 +17,8 @@ import logging
 import os
 import re
 
-from .sample import make_sample
+from .config import DatasetConfigError
+from .sample import failed_record, make_sample
 
 __all__ = ["DaskRunner", "SerialRunner", "available_cores", "check_scheduler_address",
            "make_runner", "plan_workers"]
@@ -99,9 +100,15 @@ class DaskRunner:
 
         futures = self.client.map(make_sample, [config] * len(indices), list(indices),
                                   threads=self.threads, pure=False)
+        index_of = {future.key: index for future, index in zip(futures, indices)}
         try:
             for future in as_completed(futures, loop=self.client.loop):
-                record = future.result()
+                try:
+                    record = future.result()
+                except DatasetConfigError:
+                    raise
+                except Exception as error:  # e.g. a worker killed by the OS: record it
+                    record = failed_record(index_of[future.key], config, error)
                 future.release()
                 yield record
         finally:

@@ -24,7 +24,7 @@ from ..physics_setup import PhysicsSetup
 from ..physics_spec import build_grid, build_operator, split_spec
 from .config import DatasetConfigError, resolve_family
 
-__all__ = ["make_sample", "draw_true_models", "survey_spec", "derived_seed",
+__all__ = ["make_sample", "failed_record", "draw_true_models", "survey_spec", "derived_seed",
            "homogeneous_fit", "coverage_map"]
 
 _PURPOSES = {"noise": 1, "survey": 2, "coverage": 3}
@@ -195,6 +195,14 @@ def _setups(config, grid, index, true_models):
     return setups, surveys, datas
 
 
+def failed_record(index: int, config: dict, error: BaseException) -> dict:
+    """The record of a sample whose task died outside :func:`make_sample` (a lost worker)."""
+    return {"index": int(index), "seed": config["seed"], "host": "?", "pid": -1,
+            "threads": -1, "status": "failed", "wall_time": float("nan"),
+            "cpu_time": float("nan"),
+            "error": f"{type(error).__name__}: {error}".splitlines()[0], "traceback": ""}
+
+
 def make_sample(config: dict, index: int, threads: int | None = None) -> dict:
     """Build sample ``index`` of a validated config (the task a worker runs).
 
@@ -210,8 +218,9 @@ def make_sample(config: dict, index: int, threads: int | None = None) -> dict:
     Returns
     -------
     dict
-        ``index``, ``status`` ("complete" or "failed"), ``wall_time`` [s],
-        ``host``, ``threads`` and, when complete, ``inputs`` (recovered
+        ``index``, ``status`` ("complete" or "failed"), ``wall_time`` and
+        ``cpu_time`` (of this process, all threads) [s], ``host``, ``pid``,
+        ``threads`` and, when complete, ``inputs`` (recovered
         models), ``targets`` (true models), ``coverage`` — each ``(P, nz,
         nx)``, P physics in config order —, ``chi_squared_per_datum``
         ``{key: float}`` and ``survey`` ``{key: operator spec used}``; when
@@ -221,7 +230,7 @@ def make_sample(config: dict, index: int, threads: int | None = None) -> dict:
 
     if threads is not None:
         torch.set_num_threads(threads)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     record = {"index": int(index), "seed": config["seed"], "host": socket.gethostname(),
               "pid": os.getpid(), "threads": torch.get_num_threads()}
     try:
@@ -248,4 +257,5 @@ def make_sample(config: dict, index: int, threads: int | None = None) -> dict:
         record.update(status="failed", error=f"{type(error).__name__}: {error}".splitlines()[0],
                       traceback=traceback.format_exc())
     record["wall_time"] = time.perf_counter() - start
+    record["cpu_time"] = time.process_time() - cpu_start
     return record
