@@ -23,7 +23,7 @@ from .sample import failed_record, make_sample
 __all__ = ["DaskRunner", "SerialRunner", "available_cores", "check_scheduler_address",
            "make_runner", "plan_workers"]
 
-_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+$")
+_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$")
 CONNECT_TIMEOUT = 5  # seconds to reach an existing scheduler
 
 
@@ -89,7 +89,7 @@ class DaskRunner:
             self.description = f"Dask scheduler {scheduler}"
             return
         self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                    dashboard_address=None, silence_logs=logging.ERROR,
+                                    dashboard_address=":0", silence_logs=logging.ERROR,
                                     env=_thread_env(threads))
         self.client = Client(self.cluster, set_as_default=False)
         self.description = (f"local Dask cluster: {workers} worker process(es) x {threads} "

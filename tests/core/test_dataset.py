@@ -246,3 +246,21 @@ def test_samples_do_not_depend_on_order_or_batch(tmp_path):
     b = DatasetStore.open(tmp_path / "b", mode="r")
     for name in ("inputs", "targets", "coverage", "chi_squared_per_datum"):
         np.testing.assert_array_equal(a.group[name][:], b.group[name][:])
+
+
+def test_existing_scheduler_builds_the_same_samples(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    threads = torch.get_num_threads()
+    build_dataset(tiny_config(3), tmp_path / "serial", workers=0, threads_per_worker=1,
+                  progress=False)
+    try:
+        with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                      dashboard_address=":0") as cluster:
+            summary = build_dataset(tiny_config(3), tmp_path / "dask", progress=False,
+                                    scheduler=cluster.scheduler_address)
+    finally:
+        torch.set_num_threads(threads)
+    assert summary.complete == 3 and summary.runner == f"Dask scheduler {cluster.scheduler_address}"
+    a = DatasetStore.open(tmp_path / "serial", mode="r")
+    b = DatasetStore.open(tmp_path / "dask", mode="r")
+    np.testing.assert_array_equal(a.group["inputs"][:], b.group["inputs"][:])
