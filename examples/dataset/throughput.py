@@ -14,9 +14,10 @@ import argparse
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import yaml
 
-from jointinv.dataset import build_dataset
+from jointinv.dataset import DatasetStore, build_dataset
 
 
 def main() -> None:
@@ -33,16 +34,22 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for workers in args.workers:
-            summary = build_dataset(config, Path(folder) / f"w{workers}.zarr",
-                                    n_samples=args.samples, workers=workers, progress=False)
-            rows.append((workers, summary))
+            store = Path(folder) / f"w{workers}.zarr"
+            summary = build_dataset(config, store, n_samples=args.samples, workers=workers,
+                                    progress=False)
+            markers = DatasetStore.open(store, mode="r").markers().values()
+            wall = np.median([m["wall_time"] for m in markers])
+            cpu = np.median([m["cpu_time"] for m in markers])
+            rows.append((workers, summary, wall, cpu))
             print(summary, flush=True)
     base = rows[0][1].samples_per_hour
-    print(f"\n| workers | samples | seconds | samples/hour | speed-up | {total} samples |")
-    print("|---|---|---|---|---|---|")
-    for workers, s in rows:
+    print(f"\n| workers | samples | seconds | samples/hour | speed-up | median wall / CPU "
+          f"per sample [s] | {total} samples |")
+    print("|---|---|---|---|---|---|---|")
+    for workers, s, wall, cpu in rows:
         print(f"| {workers} | {s.built} | {s.elapsed:.0f} | {s.samples_per_hour:.0f} | "
-              f"{s.samples_per_hour / base:.2f} | {total / s.samples_per_hour:.1f} h |")
+              f"{s.samples_per_hour / base:.2f} | {wall:.1f} / {cpu:.1f} | "
+              f"{total / s.samples_per_hour:.1f} h |")
 
 
 if __name__ == "__main__":

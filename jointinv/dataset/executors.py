@@ -49,8 +49,14 @@ class SerialRunner:
         self.threads = threads
 
     def run(self, config: dict, indices):
-        for index in indices:
-            yield make_sample(config, index, self.threads)
+        import torch
+
+        caller_threads = torch.get_num_threads()  # make_sample sets the process's threads
+        try:
+            for index in indices:
+                yield make_sample(config, index, self.threads)
+        finally:
+            torch.set_num_threads(caller_threads)
 
     def close(self) -> None:
         pass

@@ -264,3 +264,42 @@ def test_existing_scheduler_builds_the_same_samples(tmp_path):
     a = DatasetStore.open(tmp_path / "serial", mode="r")
     b = DatasetStore.open(tmp_path / "dask", mode="r")
     np.testing.assert_array_equal(a.group["inputs"][:], b.group["inputs"][:])
+
+
+# -- the per-sample pieces against independent values ---------------------------------
+@pytest.fixture
+def crosshole():
+    from jointinv.physics_spec import build_grid, build_operator
+
+    grid = build_grid({"nx": 6, "nz": 4, "dx": 5.0, "dz": 5.0})
+    return build_operator(grid, {"physics": "traveltime", "constructor": "crosshole",
+                                 "n_sources": 3, "n_receivers": 3})
+
+
+def test_homogeneous_fit_recovers_a_homogeneous_truth(crosshole):
+    from jointinv.dataset.sample import homogeneous_fit
+
+    truth = torch.full(crosshole.grid.shape, 2345.0, dtype=torch.float64)
+    data = crosshole.simulate(truth, relative_error=0.02, add_noise=False)
+    fitted = homogeneous_fit(crosshole, data, (1000.0, 4000.0))
+    torch.testing.assert_close(fitted, truth, rtol=1e-9, atol=0)
+    # kept inside the property range
+    assert float(homogeneous_fit(crosshole, data, (1000.0, 2000.0)).max()) == 2000.0
+
+
+def test_coverage_is_the_weighted_column_norm_of_the_jacobian(crosshole):
+    from jointinv.dataset.sample import coverage_map
+
+    velocity = torch.linspace(1500.0, 2500.0, 24, dtype=torch.float64).reshape(4, 6)
+    data = crosshole.simulate(velocity, relative_error=0.05, seed=1)
+    # travel time t = L (1 / v): dt/dv = -L / v^2, rows weighted by 1 / sigma
+    lengths = crosshole.matrix.toarray()
+    jacobian = -lengths / velocity.numpy().reshape(1, -1) ** 2
+    weighted = jacobian / data.standard_deviation.numpy().reshape(-1, 1)
+    expected = np.sqrt((weighted ** 2).sum(axis=0)).reshape(4, 6)
+    expected /= expected.max()
+    exact = coverage_map(crosshole, velocity, data, probes=9, seed=0)  # n_data = 9: exact
+    np.testing.assert_allclose(exact, expected, rtol=1e-5, atol=1e-6)
+    estimate = coverage_map(crosshole, velocity, data, probes=8, seed=0)
+    assert estimate.dtype == np.float32 and float(estimate.max()) == 1.0
+    assert np.abs(estimate - expected).max() < 0.5  # 8 random probes: a rough estimate
