@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["add_dataset_parser", "run_dataset", "main"]
+__all__ = ["add_dataset_parser", "build_parser", "run_dataset", "main"]
 
 
 def _positive(text: str) -> int:
@@ -35,7 +35,12 @@ def add_dataset_parser(subparsers) -> argparse.ArgumentParser:
         "dataset", help="build training data for learned coupling (independent inversions)",
         description="Training data: true models -> noisy data -> independent inversions, "
                     "stored sample by sample in a Zarr store.")
-    commands = dataset.add_subparsers(dest="dataset_command", required=True)
+    _add_commands(dataset)
+    return dataset
+
+
+def _add_commands(parser) -> None:
+    commands = parser.add_subparsers(dest="dataset_command", required=True)
     build = commands.add_parser("build", help="build or finish a dataset store from a YAML config")
     build.add_argument("config", help="YAML dataset config (see jointinv.dataset.config)")
     build.add_argument("--output", required=True, help="dataset store (a Zarr directory)")
@@ -56,7 +61,6 @@ def add_dataset_parser(subparsers) -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="summarise a dataset store")
     info.add_argument("store")
     info.set_defaults(run=run_dataset)
-    return dataset
 
 
 def _info(args) -> int:
@@ -101,9 +105,14 @@ def run_dataset(args) -> int:
     return 3 if summary.failed else 0
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m jointinv.dataset`` (``build ...`` or ``info ...``)."""
+    parser = argparse.ArgumentParser(prog="python -m jointinv.dataset")
+    _add_commands(parser)
+    return parser
+
+
 def main(argv=None) -> int:
     """``python -m jointinv.dataset ARGS`` (the same as ``jointinv dataset ARGS``)."""
-    parser = argparse.ArgumentParser(prog="jointinv")
-    add_dataset_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["dataset", *(sys.argv[1:] if argv is None else argv)])
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     return args.run(args)

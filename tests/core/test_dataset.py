@@ -17,6 +17,7 @@ from jointinv.dataset import (
     validate_dataset_config,
 )
 from jointinv.dataset import store as store_module
+from jointinv.dataset.cli import main
 from jointinv.dataset.toy import dike
 
 
@@ -189,7 +190,7 @@ def test_existing_store_refused_then_resume_and_overwrite(tmp_path):
                       progress=False)
 
 
-def test_failed_sample_is_recorded_and_the_build_goes_on(tmp_path):
+def test_failed_sample_is_recorded_and_the_build_goes_on(tmp_path, capsys):
     summary = build_dataset(tiny_config(4, family={"name": failing_family}), tmp_path / "store",
                             workers=0, progress=False)
     assert (summary.complete, summary.failed) == (3, 1)
@@ -200,6 +201,8 @@ def test_failed_sample_is_recorded_and_the_build_goes_on(tmp_path):
                                                    "1 failed)")):
         JointInversionDataset(tmp_path / "store")
     assert len(JointInversionDataset(tmp_path / "store", allow_missing=True)) == 3
+    assert main(["info", str(tmp_path / "store")]) == 0
+    assert "3 complete, 1 failed, 0 missing of 4" in capsys.readouterr().out
 
 
 def test_disk_full_leaves_a_consistent_store_that_resume_finishes(tmp_path, monkeypatch):

@@ -98,3 +98,21 @@ def test_cli_refusals(tmp_path, extra, message):
     done = subprocess.run(_command(config, tmp_path / "store", *extra), capture_output=True,
                           text=True, env=_environment(), timeout=120, cwd=ROOT)
     assert done.returncode in (1, 2) and message in done.stderr
+
+
+def test_readme_command_lines_parse():
+    import re
+    import shlex
+
+    from jointinv.dataset.cli import build_parser
+
+    readme = (ROOT / "README.md").read_text()
+    lines = [line.split("#")[0].strip() for line in readme.splitlines()
+             if line.startswith("python -m jointinv.dataset ")]
+    assert len(lines) >= 2
+    parser = build_parser()
+    for line in lines:
+        base = shlex.split(line.split("[")[0])[3:]
+        for option in [None, *re.findall(r"\[([^\]]+)\]", line)]:
+            extra = [{"N": "2"}.get(word, word) for word in (option or "").split()]
+            assert parser.parse_args([*base, *extra]).run
