@@ -15,7 +15,7 @@ A config is a mapping (usually YAML, ``jointinv dataset build CONFIG.yaml``)::
         initial: data                               # or a homogeneous value
         randomise: {n_sources: [17, 33]}            # optional survey randomisation
         setup: {alpha_s: 0.001}                     # optional PhysicsSetup options
-        coverage_probes: 8
+        coverage_probes: exact                      # or N random probes (default 8)
       dcr: {...}
     inversion: {max_iterations: 5}                  # SolverOptions of the independent runs
     n_samples: 2000
@@ -237,9 +237,12 @@ def _check_physics(key, entry, prop) -> dict:
                                 f"got {setup[field]!r}")
             setup[field] = setup[field] if kind is bool else _number(
                 f"{where}.setup.{field}", setup[field])
-    probes = _number(f"{where}.coverage_probes", entry.get("coverage_probes", 8), int)
-    if probes < 1:
-        raise DatasetConfigError(f"config {where}.coverage_probes must be >= 1, got {probes}")
+    probes = entry.get("coverage_probes", 8)
+    if probes != "exact":
+        probes = _number(f"{where}.coverage_probes", probes, int)
+        if probes < 1:
+            raise DatasetConfigError(f"config {where}.coverage_probes must be 'exact' or an "
+                                     f"integer >= 1, got {probes}")
     return {"spec": dict(entry["spec"]), "noise": noise, "initial": initial,
             "randomise": randomise, "setup": setup, "coverage_probes": probes}
 

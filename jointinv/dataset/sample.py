@@ -97,7 +97,8 @@ def survey_spec(config: dict, grid, key: str, index: int) -> dict:
         depth = drawn.pop("borehole_depth")
         n_sources = drawn.pop("n_sources", spec["n_sources"])
         n_receivers = drawn.pop("n_receivers", spec["n_receivers"])
-        top, bottom = float(grid.cell_centers_z[0]), min(depth, float(grid.cell_centers_z[-1]))
+        top = float(grid.cell_centers_z[0])
+        bottom = min(max(depth, top), float(grid.cell_centers_z[-1]))  # inside the grid
         x_left, x_right = float(grid.x0), float(grid.x_max)
         spec = {"physics": name, **{k: v for k, v in spec.items() if k not in
                                     ("physics", "constructor", "n_sources", "n_receivers")},
@@ -118,12 +119,14 @@ def _operator(grid, spec: dict, where: str):
     return _OPERATORS[label]
 
 
-def homogeneous_fit(operator, data, bounds, iterations: int = 4) -> torch.Tensor:
+def homogeneous_fit(operator, data, bounds, iterations: int = 2) -> torch.Tensor:
     """The homogeneous model that best fits ``data`` (``initial: data``).
 
     Gauss-Newton on one scalar, in the operator's inversion variable (slowness
     for travel times, where the fit is exact in one step), started at the
-    middle of the property range ``bounds`` and kept inside it.
+    middle of the property range ``bounds`` and kept inside it. Two steps by
+    default: a starting model needs no more, and each step costs a
+    linearisation (for DC a sensitivity at a new model).
 
     Returns
     -------
@@ -150,12 +153,14 @@ def homogeneous_fit(operator, data, bounds, iterations: int = 4) -> torch.Tensor
     return mapping(variable * ones)
 
 
-def coverage_map(operator, model, data, probes: int, seed: int) -> np.ndarray:
+def coverage_map(operator, model, data, probes, seed: int) -> np.ndarray:
     """Normalised sensitivity ``sqrt(diag(J^T W^2 J))`` at ``model``, max 1.
 
     ``W = 1 / standard deviation``. Exact (one ``vjp`` per datum) when
-    ``n_data <= probes``, else estimated with ``probes`` seeded random ±1 data
-    vectors (``E[(J^T W r)^2] = diag(J^T W^2 J)``).
+    ``probes`` is ``"exact"`` or ``n_data <= probes`` — cheap when the physics
+    keeps its Jacobian (travel times, DC with a stored sensitivity) —, else
+    estimated with ``probes`` seeded random ±1 data vectors
+    (``E[(J^T W r)^2] = diag(J^T W^2 J)``).
 
     Returns
     -------
@@ -164,7 +169,7 @@ def coverage_map(operator, model, data, probes: int, seed: int) -> np.ndarray:
     """
     linear = operator.linearize(model)
     weight = 1.0 / data.standard_deviation
-    if operator.n_data <= probes:
+    if probes == "exact" or operator.n_data <= probes:
         vectors = torch.eye(operator.n_data, dtype=torch.float64)
         scale = 1.0
     else:

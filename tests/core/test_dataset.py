@@ -31,7 +31,7 @@ def tiny_config(n_samples=4, **changes):
         "physics": {
             "fast": {"spec": {"physics": "traveltime", "constructor": "crosshole",
                               "n_sources": 6, "n_receivers": 6},
-                     "noise": {"relative_error": 0.01}, "coverage_probes": 4},
+                     "noise": {"relative_error": 0.01}, "coverage_probes": "exact"},
             "slow": {"spec": {"physics": "traveltime", "constructor": "crosshole",
                               "n_sources": 5, "n_receivers": 5},
                      "noise": {"relative_error": 0.01}, "initial": 1400.0,
@@ -87,6 +87,7 @@ def test_unknown_physics_names_the_installed_ones(tmp_path):
     ({"noise": {"relative_error": 0.0}}, "needs relative_error > 0 or noise_floor > 0"),
     ({"initial": 9000.0}, "initial must be 'data' or a value in properties.fast.range"),
     ({"colour": "red"}, "physics.fast has unknown keys ['colour']"),
+    ({"coverage_probes": 0}, "coverage_probes must be 'exact' or an integer >= 1, got 0"),
 ])
 def test_bad_physics_entries(physics, message):
     config = tiny_config()
@@ -301,8 +302,9 @@ def test_coverage_is_the_weighted_column_norm_of_the_jacobian(crosshole):
     weighted = jacobian / data.standard_deviation.numpy().reshape(-1, 1)
     expected = np.sqrt((weighted ** 2).sum(axis=0)).reshape(4, 6)
     expected /= expected.max()
-    exact = coverage_map(crosshole, velocity, data, probes=9, seed=0)  # n_data = 9: exact
-    np.testing.assert_allclose(exact, expected, rtol=1e-5, atol=1e-6)
+    for probes in ("exact", 9):  # n_data = 9 <= probes: exact as well
+        exact = coverage_map(crosshole, velocity, data, probes=probes, seed=0)
+        np.testing.assert_allclose(exact, expected, rtol=1e-5, atol=1e-6)
     estimate = coverage_map(crosshole, velocity, data, probes=8, seed=0)
     assert estimate.dtype == np.float32 and float(estimate.max()) == 1.0
     assert np.abs(estimate - expected).max() < 0.5  # 8 random probes: a rough estimate
