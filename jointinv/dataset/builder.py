@@ -91,24 +91,32 @@ def check_runtime(config: dict):
     return grid
 
 
-def _open_store(path: Path, config, grid, resume: bool, overwrite: bool,
+def _check_existing(path: Path, stored: dict, resume: bool, overwrite: bool) -> None:
+    """Refuse, before any work, a store that exists without ``resume``/``overwrite``, or
+    one that ``resume`` cannot continue (not a store, another config)."""
+    if not path.exists() or overwrite:
+        return
+    if not resume:
+        raise DatasetStoreError(f"{path} already exists; use --resume to build its missing "
+                                f"samples or --overwrite to start again")
+    if not DatasetStore.is_store(path):
+        raise DatasetStoreError(f"--resume: {path} is not a jointinv dataset store")
+    old = DatasetStore.open(path, mode="r").config
+    changed = sorted(k for k in set(old) | set(stored)
+                     if old.get(k) != stored.get(k) and k != "n_samples")
+    if changed:
+        raise DatasetStoreError(f"--resume: the config differs from the one {path} was built "
+                                f"with (keys {changed}); use the same config, --overwrite, or "
+                                f"a new store")
+
+
+def _open_store(path: Path, config, grid, stored: dict, overwrite: bool,
                 grow: bool) -> DatasetStore:
-    stored = _stored_config(config)
-    if path.exists() and not resume:
-        if not overwrite:
-            raise DatasetStoreError(f"{path} already exists; use --resume to build its missing "
-                                    f"samples or --overwrite to start again")
+    if path.exists() and overwrite:
         DatasetStore.remove(path)
     if not path.exists():
         return DatasetStore.create(path, config, grid.shape, stored)
     store = DatasetStore.open(path)
-    old = dict(store.config, n_samples=None)
-    if old != dict(stored, n_samples=None):
-        changed = sorted(k for k in set(old) | set(stored)
-                         if old.get(k) != stored.get(k) and k != "n_samples")
-        raise DatasetStoreError(f"--resume: the config differs from the one {path} was built "
-                                f"with (keys {changed}); use the same config, --overwrite, or "
-                                f"a new store")
     if grow and config["n_samples"] > store.n_samples:
         store.resize(config["n_samples"])
         store.set_attrs(config=stored)
@@ -181,19 +189,18 @@ def build_dataset(config, store, n_samples: int | None = None, resume: bool = Fa
         config = validate_dataset_config(dict(config, n_samples=n_samples))
     scheduler = check_scheduler_address(scheduler)
     workers, threads = plan_workers(workers, threads_per_worker, scheduler)
-    path = Path(store)
-    if path.exists() and not (resume or overwrite):
-        raise DatasetStoreError(f"{path} already exists; use --resume to build its missing "
-                                f"samples or --overwrite to start again")
-    if resume and path.exists() and not DatasetStore.is_store(path):
-        raise DatasetStoreError(f"--resume: {path} is not a jointinv dataset store")
+    path, stored = Path(store), _stored_config(config)
+    _check_existing(path, stored, resume, overwrite)
     grid = check_runtime(config)
     runner = make_runner(workers, threads, scheduler)
     try:
-        target = _open_store(path, config, grid, resume, overwrite, n_samples is not None)
+        target = _open_store(path, config, grid, stored, overwrite, n_samples is not None)
         todo = target.missing_indices()
         bar = tqdm(total=len(todo), desc="dataset", unit="sample", disable=not progress,
                    file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+        if progress:
+            bar.write(f"{len(todo)} samples to build into {path} ({runner.description})",
+                      file=sys.stderr)
         start, built, failed = time.perf_counter(), 0, 0
         try:
             for record in runner.run(config, todo):
@@ -213,7 +220,11 @@ def build_dataset(config, store, n_samples: int | None = None, resume: bool = Fa
         elapsed = time.perf_counter() - start
     finally:
         runner.close()
-    target.compute_statistics()
+    try:
+        target.compute_statistics()
+    except OSError as error:
+        raise DatasetStoreError(f"could not write the statistics of {path}: {error}; the "
+                                f"samples are stored, run again with --resume") from error
     markers = target.markers()
     complete = sum(m["status"] == "complete" for m in markers.values())
     return BuildSummary(path, target.n_samples, built, complete, len(markers) - complete,
