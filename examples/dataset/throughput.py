@@ -24,7 +24,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config")
     parser.add_argument("--samples", type=int, default=6)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+                        help="worker counts, in order (e.g. 1 2 1 2 to interleave)")
     parser.add_argument("--family", default=None, help="override family.name (module:function)")
     args = parser.parse_args()
     config = yaml.safe_load(Path(args.config).read_text())
@@ -33,8 +34,8 @@ def main() -> None:
     total = config["n_samples"]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        for workers in args.workers:
-            store = Path(folder) / f"w{workers}.zarr"
+        for run, workers in enumerate(args.workers):  # repeat counts to interleave them
+            store = Path(folder) / f"run{run}-w{workers}.zarr"
             summary = build_dataset(config, store, n_samples=args.samples, workers=workers,
                                     progress=False)
             markers = DatasetStore.open(store, mode="r").markers().values()
