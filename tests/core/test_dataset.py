@@ -308,3 +308,15 @@ def test_coverage_is_the_weighted_column_norm_of_the_jacobian(crosshole):
     estimate = coverage_map(crosshole, velocity, data, probes=8, seed=0)
     assert estimate.dtype == np.float32 and float(estimate.max()) == 1.0
     assert np.abs(estimate - expected).max() < 0.5  # 8 random probes: a rough estimate
+
+
+def test_example_config_is_valid():
+    from pathlib import Path
+
+    from jointinv.dataset import load_dataset_config
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "dataset" / "joint_tt_dc.yaml"
+    config = load_dataset_config(example)
+    assert config["grid"] == {"nx": 80, "nz": 40, "dx": 2.5, "dz": 2.5}
+    assert list(config["physics"]) == ["traveltime", "dcr"]
+    assert config["physics"]["dcr"]["noise"]["relative_error"] == 0.03
