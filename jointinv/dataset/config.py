@@ -3,7 +3,7 @@
 A config is a mapping (usually YAML, ``jointinv dataset build CONFIG.yaml``)::
 
     grid: {nx: 80, nz: 40, dx: 2.5, dz: 2.5}
-    family: {name: dikes, options: {n_dikes: 2}}    # or family: dikes
+    family: {name: mixed, options: {}}              # or family: mixed
     properties:                                     # one model per physics key
       traveltime: {property: velocity, range: [1400.0, 4500.0]}
       dcr: {property: log10 resistivity, range: [1.0, 3.0]}
@@ -12,7 +12,7 @@ A config is a mapping (usually YAML, ``jointinv dataset build CONFIG.yaml``)::
       traveltime:
         spec: {physics: traveltime, constructor: crosshole, n_sources: 33, n_receivers: 33}
         noise: {relative_error: 0.02, noise_floor: 0.0}
-        initial: data                               # or a homogeneous value
+        initial: data                               # best homogeneous fit, or a value
         randomise: {n_sources: [17, 33]}            # optional survey randomisation
         setup: {alpha_s: 0.001}                     # optional PhysicsSetup options
         coverage_probes: exact                      # or N random probes (default 8)
