@@ -189,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser(
         "schema", help="list every key of a compare config with its type, range and default")
     schema.set_defaults(run=_schema)
+    from .dataset.cli import add_dataset_parser
+
+    add_dataset_parser(commands)
     plugins = commands.add_parser("plugins", help="list installed physics plugins")
     plugins.set_defaults(run=_plugins)
     return parser

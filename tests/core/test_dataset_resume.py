@@ -104,15 +104,15 @@ def test_readme_command_lines_parse():
     import re
     import shlex
 
-    from jointinv.dataset.cli import build_parser
+    from jointinv.cli import build_parser
 
     readme = (ROOT / "README.md").read_text()
     lines = [line.split("#")[0].strip() for line in readme.splitlines()
-             if line.startswith("python -m jointinv.dataset ")]
+             if line.startswith("jointinv dataset ")]
     assert len(lines) >= 2
     parser = build_parser()
     for line in lines:
-        base = shlex.split(line.split("[")[0])[3:]
+        base = shlex.split(line.split("[")[0])[1:]
         for option in [None, *re.findall(r"\[([^\]]+)\]", line)]:
             extra = [{"N": "2"}.get(word, word) for word in (option or "").split()]
             assert parser.parse_args([*base, *extra]).run
