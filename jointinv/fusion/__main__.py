@@ -1,0 +1,7 @@
+"""``python -m jointinv.fusion train CONFIG --store STORE --output FOLDER``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
