@@ -10,7 +10,9 @@
 
 from .config import DEFAULT_TRAINING_CONFIG, TrainingConfigError, load_training_config
 from .network import FusionNetwork, FusionNetworkError, config_hash
+from .strategy import invert_fusion
 from .training import TrainingSummary, train_fusion
 
 __all__ = ["DEFAULT_TRAINING_CONFIG", "FusionNetwork", "FusionNetworkError", "TrainingConfigError",
-           "TrainingSummary", "config_hash", "load_training_config", "train_fusion"]
+           "TrainingSummary", "config_hash", "invert_fusion", "load_training_config",
+           "train_fusion"]

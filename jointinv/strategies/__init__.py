@@ -1,4 +1,4 @@
-"""Inversion strategies over several physics: independent, joint (simultaneous), sequential.
+"""Inversion strategies over several physics: independent, joint (simultaneous), sequential, fusion.
 
 Every strategy is ``function(setups, **options)``; :func:`run_strategy` runs
 one by name and refuses options it does not accept.
@@ -9,16 +9,20 @@ from .independent import invert_independent
 from .joint import invert_cross_gradient, invert_joint, invert_joint_total_variation
 from .sequential import invert_sequential
 
+# learned coupling lives in its own package (network, training, strategy)
+from ..fusion.strategy import invert_fusion  # noqa: E402  (after the strategies it runs)
+
 STRATEGIES = {
     "independent": invert_independent,
     "joint": invert_joint,
     "cross_gradient": invert_cross_gradient,
     "joint_total_variation": invert_joint_total_variation,
     "sequential": invert_sequential,
+    "fusion": invert_fusion,
 }
 
-__all__ = ["STRATEGIES", "invert_cross_gradient", "invert_independent", "invert_joint",
-           "invert_joint_total_variation", "invert_sequential", "run_strategy",
+__all__ = ["STRATEGIES", "invert_cross_gradient", "invert_fusion", "invert_independent",
+           "invert_joint", "invert_joint_total_variation", "invert_sequential", "run_strategy",
            "strategy_options"]
 
 
