@@ -10,9 +10,10 @@
 
 from .config import DEFAULT_TRAINING_CONFIG, TrainingConfigError, load_training_config
 from .network import FusionNetwork, FusionNetworkError, config_hash
+from .shipped import shipped_network, shipped_network_path
 from .strategy import invert_fusion
 from .training import TrainingSummary, train_fusion
 
 __all__ = ["DEFAULT_TRAINING_CONFIG", "FusionNetwork", "FusionNetworkError", "TrainingConfigError",
            "TrainingSummary", "config_hash", "invert_fusion", "load_training_config",
-           "train_fusion"]
+           "shipped_network", "shipped_network_path", "train_fusion"]

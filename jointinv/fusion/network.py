@@ -55,7 +55,8 @@ class FusionNetwork(torch.nn.Module):
         Whether P coverage maps (in [0, 1]) follow the P models in the input.
     residual : bool
         Whether the U-Net predicts a correction added to the (normalised) input
-        models rather than the models themselves.
+        models rather than the models themselves (its last layer then starts at
+        zero: the untrained network returns its input models).
     unet : dict
         Keywords of :class:`jointinv.networks.UNet` (``depth``, ``base_channels``, ...).
     config : dict, optional
@@ -93,6 +94,11 @@ class FusionNetwork(torch.nn.Module):
         self.register_buffer("offset", torch.tensor([float(v) for v in offset]).reshape(-1, 1, 1))
         self.register_buffer("scale", torch.tensor([float(v) for v in scale]).reshape(-1, 1, 1))
         self.unet = UNet(in_channels=self.in_channels, out_channels=n, **self.unet_options)
+        if self.residual:
+            # an untrained residual network is the identity: training starts from the
+            # independent models, not from a random perturbation of them
+            torch.nn.init.zeros_(self.unet.head.weight)
+            torch.nn.init.zeros_(self.unet.head.bias)
 
     # -- channel layout ---------------------------------------------------------
     @property

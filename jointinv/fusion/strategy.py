@@ -79,7 +79,8 @@ def _blend(setup, fused, recovered, weight):
 
 
 def invert_fusion(setups: dict, *, network, rounds: int = 2, weight: float = 0.5,
-                  use_as: str = "start", alpha_s: float | None = None, **solver_options):
+                  use_as: str = "start", alpha_s: float | None = None, separate=None,
+                  **solver_options):
     """Independent inversions improved by the fusion network, ``rounds`` times.
 
     Parameters
@@ -103,6 +104,9 @@ def invert_fusion(setups: dict, *, network, rounds: int = 2, weight: float = 0.5
     alpha_s : float, optional
         Smallness weight of the re-inversions (default: each setup's own). A
         reference model only pulls as hard as ``alpha_s`` lets it.
+    separate : InversionResult, optional
+        The independent inversion of these setups, if already run (round 0 is
+        then skipped, e.g. to compare several ``use_as`` on one inversion).
     **solver_options
         :class:`~jointinv.runner.SolverOptions` of every inversion.
 
@@ -139,8 +143,13 @@ def invert_fusion(setups: dict, *, network, rounds: int = 2, weight: float = 0.5
     network.check_keys(setups, {k: s.operator.property for k, s in setups.items()})
     grid = _common_grid(setups)
     network.check_grid(grid)
+    if separate is not None and sorted(getattr(separate, "models", {})) != sorted(setups):
+        raise ValueError(f"separate must be the InversionResult of the independent inversion "
+                         f"of setups {sorted(setups)}, got "
+                         f"{sorted(getattr(separate, 'models', {})) or type(separate).__name__}")
     start = time.perf_counter()
-    result = run_strategy("independent", setups, **solver_options)
+    result = separate if separate is not None else run_strategy("independent", setups,
+                                                                **solver_options)
     history = [{**row, "round": 0} for row in result.history]
     summary = [_round_summary(0, result)]
     fused = None
