@@ -1,4 +1,4 @@
-"""Command line ``jointinv train`` (to be wired into :mod:`jointinv.cli`) and ``python -m jointinv.fusion train``.
+"""Command line ``jointinv train`` (for :mod:`jointinv.cli`), ``python -m jointinv.fusion train``.
 
 ``add_train_parser(subparsers)`` adds the ``train`` command to the main
 parser; :func:`main` runs it alone. Exit status: 0 done, 1 store or

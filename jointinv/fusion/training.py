@@ -138,8 +138,8 @@ def _evaluate(network, inputs, targets, weights, config, grid, batch_size):
             out = network(x)
             squared += ((out - y) ** 2).sum(dim=(0, 2, 3)).double().cpu()
             if config["loss"]["cross_gradient"]:
-                cross += float(batched_cross_gradient(out, grid,
-                                                      config["loss"]["cross_gradient_eps"])) * len(x)
+                eps = config["loss"]["cross_gradient_eps"]
+                cross += float(batched_cross_gradient(out, grid, eps)) * len(x)
             count += len(x)
     mse = squared / (count * targets.shape[2] * targets.shape[3])
     loss = float((weights.double() * mse).sum() / weights.double().sum())

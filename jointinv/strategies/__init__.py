@@ -4,13 +4,11 @@ Every strategy is ``function(setups, **options)``; :func:`run_strategy` runs
 one by name and refuses options it does not accept.
 """
 
+from ..fusion.strategy import invert_fusion  # learned coupling: its own package
 from .common import strategy_option_names
 from .independent import invert_independent
 from .joint import invert_cross_gradient, invert_joint, invert_joint_total_variation
 from .sequential import invert_sequential
-
-# learned coupling lives in its own package (network, training, strategy)
-from ..fusion.strategy import invert_fusion  # noqa: E402  (after the strategies it runs)
 
 STRATEGIES = {
     "independent": invert_independent,
