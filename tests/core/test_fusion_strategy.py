@@ -14,6 +14,15 @@ GRID = Grid(nx=12, nz=8, dx=5.0, dz=5.0)
 GRID_SPEC = {"nx": 12, "nz": 8, "dx": 5.0, "dz": 5.0}
 
 
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: threads only cost time on a shared machine (restored afterwards)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 def untrained_network(keys=("fast", "slow"), properties=("velocity", "velocity"), **changes):
     torch.manual_seed(0)
     options = {"coverage": True, "residual": True, "grid": GRID_SPEC,

@@ -16,6 +16,15 @@ TINY = {"network": {"depth": 2, "base_channels": 4}, "epochs": 4, "batch_size": 
         "loss": {"cross_gradient": 0.1}, "early_stopping": {"patience": 10}}
 
 
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: threads only cost time on a shared machine (restored afterwards)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 def tiny_dataset_config(n_samples=6, family=dike):
     """Two cheap travel-time surveys on a 12 x 8 grid (the dataset tests' toy family)."""
     return {
