@@ -11,14 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..dataset.cli import _positive  # the same argparse type as jointinv dataset
+
 __all__ = ["add_train_parser", "build_parser", "run_train", "main"]
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
-    return value
 
 
 def _add_arguments(parser) -> None:

@@ -4,6 +4,7 @@ import re
 
 import pytest
 import torch
+from test_fusion_training import one_thread  # noqa: F401  (autouse: one torch thread)
 
 from jointinv import Grid, PhysicsSetup
 from jointinv.fusion import FusionNetwork, FusionNetworkError
@@ -14,14 +15,6 @@ GRID = Grid(nx=12, nz=8, dx=5.0, dz=5.0)
 GRID_SPEC = {"nx": 12, "nz": 8, "dx": 5.0, "dz": 5.0}
 
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: threads only cost time on a shared machine (restored afterwards)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 def untrained_network(keys=("fast", "slow"), properties=("velocity", "velocity"), **changes):
     torch.manual_seed(0)

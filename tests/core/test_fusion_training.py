@@ -4,6 +4,7 @@ import re
 
 import pytest
 import torch
+from test_dataset import tiny_config  # the dataset tests' toy config (12 x 8 grid)
 
 from jointinv.dataset import build_dataset
 from jointinv.dataset.toy import dike
@@ -25,31 +26,10 @@ def one_thread():
     yield
     torch.set_num_threads(threads)
 
-def tiny_dataset_config(n_samples=6, family=dike):
-    """Two cheap travel-time surveys on a 12 x 8 grid (the dataset tests' toy family)."""
-    return {
-        "grid": {"nx": 12, "nz": 8, "dx": 5.0, "dz": 5.0},
-        "family": {"name": family},
-        "properties": {"fast": {"property": "velocity", "range": [1500.0, 3000.0]},
-                       "slow": {"property": "velocity", "range": [1000.0, 2000.0]}},
-        "physics": {
-            "fast": {"spec": {"physics": "traveltime", "constructor": "crosshole",
-                              "n_sources": 6, "n_receivers": 6},
-                     "noise": {"relative_error": 0.01}, "coverage_probes": 4},
-            "slow": {"spec": {"physics": "traveltime", "constructor": "crosshole",
-                              "n_sources": 5, "n_receivers": 5},
-                     "noise": {"relative_error": 0.01}, "initial": 1400.0},
-        },
-        "inversion": {"max_iterations": 2, "cg_max_iterations": 5},
-        "n_samples": n_samples,
-        "seed": 3,
-    }
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     path = tmp_path_factory.mktemp("fusion") / "store"
-    build_dataset(tiny_dataset_config(), path, workers=0, progress=False)
+    build_dataset(tiny_config(6), path, workers=0, progress=False)
     return path
 
 
@@ -126,7 +106,7 @@ def failing_family(grid, index, seed, properties):
 
 
 def test_store_with_missing_samples_is_refused(tmp_path):
-    build_dataset(tiny_dataset_config(3, family=failing_family), tmp_path / "store", workers=0,
+    build_dataset(tiny_config(3, family={"name": failing_family}), tmp_path / "store", workers=0,
                   progress=False)
     with pytest.raises(ValueError, match=re.escape("lacks 1 of its 3 samples")):
         train_fusion(TINY, tmp_path / "store", tmp_path / "run", progress=False)
