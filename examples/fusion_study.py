@@ -15,7 +15,9 @@ Methods: independent, cross_gradient, the network alone applied to the
 independent models ("network only": no data fit), and the ``fusion``
 strategy with the blend as start, reference and both (2 rounds). Per case
 and property the table gives RMSE (and its ratio to independent), SSIM,
-chi^2/N and wall time; it is written row by row to ``--output``.
+chi^2/N and wall time; it is written row by row to ``--output``, and a
+summary (geometric-mean RMSE ratios to independent and to cross_gradient,
+worst chi^2/N) per group of cases ends it.
 
 Run::
 
@@ -101,19 +103,23 @@ def setups_for(config, grid, true_models, index) -> dict:
     return setups
 
 
+RECORDS = []  # (case, method, key, rmse, chi2/N) of every row, for the summary
+
+
 def rows_for(case, method, models, setups, chi2, seconds, independent) -> list:
     lines = []
     for key in KEYS:
         true = setups[key].true_model
         metrics = model_metrics(models[key], true, window_size=11)
         ratio = metrics["rmse"] / independent[key] if independent.get(key) else 1.0
+        RECORDS.append((case, method, key, metrics["rmse"], chi2.get(key, float("nan"))))
         lines.append(f"| {case} | {method} | {key} | {metrics['rmse']:.4g} | {ratio:.3f} | "
                      f"{metrics['ssim']:.3f} | {chi2.get(key, float('nan')):.2f} | "
                      f"{seconds:.0f} |")
     return lines
 
 
-def run_case(case, setups, network, methods, options, emit) -> None:
+def run_case(case, setups, network, methods, options, emit, rounds=2, weight=0.5) -> None:
     independent_rmse, separate = {}, None
     for method in methods:
         tick = time.perf_counter()
@@ -135,8 +141,8 @@ def run_case(case, setups, network, methods, options, emit) -> None:
         elif method == "cross_gradient":
             result = run_strategy("cross_gradient", setups, **options)
         else:
-            result = run_strategy("fusion", setups, network=network, rounds=2, weight=0.5,
-                                  separate=separate, **FUSION[method], **options)
+            result = run_strategy("fusion", setups, network=network, rounds=rounds,
+                                  weight=weight, separate=separate, **FUSION[method], **options)
         chi2 = {k: result.metrics[k]["chi_squared_per_datum"] for k in KEYS}
         seconds = result.wall_time + (separate.wall_time if method.startswith("fusion")
                                       and separate is not None else 0.0)
@@ -157,6 +163,9 @@ def main(argv=None):
     parser.add_argument("--cases", nargs="*", default=list(GEOLOGIES), choices=list(GEOLOGIES))
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--max-iterations", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=2, help="fusion rounds")
+    parser.add_argument("--weight", type=float, default=0.5,
+                        help="fusion blend weight of the network output")
     parser.add_argument("--output", default="examples/output/fusion_study")
     args = parser.parse_args(argv)
     network = FusionNetwork.load(args.network or shipped_network_path())
@@ -184,8 +193,37 @@ def main(argv=None):
     cases += [(name, GEOLOGIES[name](grid), 10_000 + n) for n, name in enumerate(args.cases)]
     for case, true_models, index in cases:
         run_case(case, setups_for(config, grid, true_models, index), network, methods, options,
-                 emit)
+                 emit, args.rounds, args.weight)
+    summary = summarise(RECORDS)
+    with open(table, "a") as stream:
+        stream.write("\n" + summary + "\n")
+    print("\n" + summary)
     print(f"\ndone in {time.perf_counter() - start:.0f} s; table in {table}")
+
+
+def summarise(records) -> str:
+    """Geometric-mean RMSE ratios to independent and cross_gradient, worst chi2/N, per group."""
+    rmse = {(c, m, k): r for c, m, k, r, _ in records}
+    lines = ["| cases | method | property | RMSE / indep. | RMSE / cross_gradient | "
+             "max chi2/N |", "|---|---|---|---|---|---|"]
+    for group in ("in-family", "out-of-family"):
+        cases = sorted({c for c, *_ in records if ("in-family" in c) == (group == "in-family")})
+        methods = list(dict.fromkeys(m for _, m, *_ in records))
+        for method in methods:
+            for key in KEYS:
+                ratios = {}
+                for base in ("independent", "cross_gradient"):
+                    pairs = [(rmse[(c, method, key)], rmse[(c, base, key)]) for c in cases
+                             if (c, method, key) in rmse and (c, base, key) in rmse]
+                    ratios[base] = (float(np.exp(np.mean([np.log(a / b) for a, b in pairs])))
+                                    if pairs else float("nan"))
+                worst = max((x for c, m, k, _, x in records
+                             if c in cases and m == method and k == key), default=float("nan"))
+                if cases:
+                    lines.append(f"| {group} ({len(cases)}) | {method} | {key} | "
+                                 f"{ratios['independent']:.3f} | "
+                                 f"{ratios['cross_gradient']:.3f} | {worst:.2f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
