@@ -6,6 +6,7 @@ every key is optional::
     network: {depth: 3, base_channels: 16, norm: batch, activation: relu}
     residual: true              # the U-Net predicts a correction of the input models
     coverage: true              # P coverage maps join the P models as input channels
+    clamp_inputs: true          # clamp input models to the store config's property ranges
     samples: null               # use the first N complete samples of the store (all: null)
     validation_fraction: 0.15   # share of the samples held out (seeded split)
     flip: true                  # random left-right flips (symmetric surveys only)
@@ -39,6 +40,7 @@ DEFAULT_TRAINING_CONFIG = {
                 "upsample": "transpose"},
     "residual": True,
     "coverage": True,
+    "clamp_inputs": True,
     "samples": None,
     "validation_fraction": 0.15,
     "flip": True,
@@ -107,7 +109,7 @@ def validate_training_config(config: dict | None) -> dict:
             raise TrainingConfigError(f"network.{name} must be one of {list(allowed)}, "
                                       f"got {network[name]!r}")
     config["network"] = network
-    for name in ("residual", "coverage", "flip"):
+    for name in ("residual", "coverage", "clamp_inputs", "flip"):
         config[name] = _bool(name, config[name])
     if config["samples"] is not None:
         config["samples"] = _number("samples", config["samples"], int, 2)

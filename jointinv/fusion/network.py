@@ -66,11 +66,17 @@ class FusionNetwork(torch.nn.Module):
         strategy computes them the same way).
     info : dict, optional
         Anything else to keep (training summary, store description).
+    input_range : sequence of (float, float), optional
+        Per-property ``(low, high)`` the input models are clamped to before
+        the network sees them (the property range of the training data: an
+        independent inversion can leave cells it barely sees far outside it,
+        e.g. velocities of 10^5 m/s where no ray passes); None: no clamp.
     """
 
     def __init__(self, keys, properties, units, offset, scale, grid: dict, coverage: bool = True,
                  residual: bool = True, unet: dict | None = None, config: dict | None = None,
-                 coverage_probes: dict | None = None, info: dict | None = None):
+                 coverage_probes: dict | None = None, info: dict | None = None,
+                 input_range=None):
         super().__init__()
         self.keys = [str(k) for k in keys]
         n = len(self.keys)
@@ -91,6 +97,12 @@ class FusionNetwork(torch.nn.Module):
         self.config = config or {}
         self.coverage_probes = dict(coverage_probes or {k: 8 for k in self.keys})
         self.info = dict(info or {})
+        if input_range is not None:
+            input_range = [(float(low), float(high)) for low, high in input_range]
+            if len(input_range) != n or any(not low < high for low, high in input_range):
+                raise ValueError(f"input_range must hold one (low, high) pair with low < high "
+                                 f"per key {self.keys}, got {input_range!r}")
+        self.input_range = input_range
         self.register_buffer("offset", torch.tensor([float(v) for v in offset]).reshape(-1, 1, 1))
         self.register_buffer("scale", torch.tensor([float(v) for v in scale]).reshape(-1, 1, 1))
         self.unet = UNet(in_channels=self.in_channels, out_channels=n, **self.unet_options)
@@ -110,6 +122,14 @@ class FusionNetwork(torch.nn.Module):
         """Names of the input channels in order (``"model:KEY"``, ``"coverage:KEY"``)."""
         names = [f"model:{k}" for k in self.keys]
         return names + ([f"coverage:{k}" for k in self.keys] if self.coverage else [])
+
+    def clamp_inputs(self, models: torch.Tensor) -> torch.Tensor:
+        """``(..., P, nz, nx)`` property values clamped to :attr:`input_range` (if any)."""
+        if self.input_range is None:
+            return models
+        low = torch.tensor([r[0] for r in self.input_range]).to(models).reshape(-1, 1, 1)
+        high = torch.tensor([r[1] for r in self.input_range]).to(models).reshape(-1, 1, 1)
+        return torch.minimum(torch.maximum(models, low), high)
 
     def normalise(self, models: torch.Tensor) -> torch.Tensor:
         """``(..., P, nz, nx)`` property values to normalised values."""
@@ -164,7 +184,8 @@ class FusionNetwork(torch.nn.Module):
     def fuse(self, models: dict, grid, coverage: dict | None = None) -> dict:
         """Fused models ``{key: (nz, nx)}`` from recovered models on ``grid``.
 
-        Models are resampled (bilinear) to the training cell size when the
+        Models are clamped to :attr:`input_range`, resampled (bilinear) to
+        the training cell size when the
         grid's cells differ from it, passed through the network, and resampled
         back. The network is fully convolutional: any extent works, but it has
         only seen the training extent, survey layout and geology.
@@ -190,7 +211,7 @@ class FusionNetwork(torch.nn.Module):
                                          f"{grid.shape}, got {tuple(models[key].shape)}")
         parameter = next(self.parameters())
         stack = torch.stack([models[k].to(parameter) for k in self.keys])[None]
-        inputs = self.normalise(stack)
+        inputs = self.normalise(self.clamp_inputs(stack))
         if self.coverage:
             inputs = torch.cat([inputs, torch.stack([torch.as_tensor(coverage[k]).to(parameter)
                                                      for k in self.keys])[None]], dim=1)
@@ -219,7 +240,8 @@ class FusionNetwork(torch.nn.Module):
                 "coverage": self.coverage, "channels": self.channels,
                 "residual": self.residual, "unet": self.unet_options, "config": self.config,
                 "config_hash": config_hash(self.config) if self.config else None,
-                "coverage_probes": self.coverage_probes, "info": self.info}
+                "coverage_probes": self.coverage_probes, "info": self.info,
+                "input_range": self.input_range}
 
     def save(self, path, extra: dict | None = None) -> Path:
         """Write weights and description to ``path`` atomically (``extra``: more entries)."""
@@ -242,7 +264,8 @@ class FusionNetwork(torch.nn.Module):
                       content["offset"], content["scale"], content["grid"],
                       coverage=content["coverage"], residual=content["residual"],
                       unet=content["unet"], config=content["config"],
-                      coverage_probes=content["coverage_probes"], info=content["info"])
+                      coverage_probes=content["coverage_probes"], info=content["info"],
+                      input_range=content.get("input_range"))
         network.load_state_dict(content["state_dict"])
         network.eval()
         return network

@@ -95,8 +95,9 @@ def invert_fusion(setups: dict, *, network, rounds: int = 2, weight: float = 0.5
         Network applications, each followed by a re-inversion (``rounds + 1``
         inversions of each physics in all).
     weight : float in [0, 1]
-        ``w`` of the blend ``w * network + (1 - w) * recovered`` (clamped to a
-        setup's ``bounds`` when it has them).
+        ``w`` of the blend ``w * network + (1 - w) * recovered`` (the
+        recovered models clamped to the network's ``input_range``, as the
+        network saw them; the blend is clamped to a setup's ``bounds``).
     use_as : {"start", "reference", "both"}
         The blend becomes the next starting model, the next reference model of
         the smallness term (the inversion then starts from the setup's own
@@ -156,9 +157,11 @@ def invert_fusion(setups: dict, *, network, rounds: int = 2, weight: float = 0.5
     for round_ in range(1, rounds + 1):
         models = {k: result.models[k].detach() for k in setups}
         fused = network.fuse(models, grid, _coverage(network, setups, models))
+        # the blend uses the models the network saw (clamped to its input range)
+        seen = network.clamp_inputs(torch.stack([models[k] for k in network.keys]))
         next_setups = {}
         for key, setup in setups.items():
-            blend = _blend(setup, fused[key], models[key], weight)
+            blend = _blend(setup, fused[key], seen[network.keys.index(key)], weight)
             changes = {}
             if use_as in ("start", "both"):
                 changes["initial_model"] = blend

@@ -84,7 +84,8 @@ def load_training_pairs(store, config: dict) -> dict:
     dict
         ``inputs`` ``(N, P [+ P], nz, nx)``, ``targets`` ``(N, P, nz, nx)``
         float32 tensors, ``indices`` (store indices), ``train`` and
-        ``validation`` (positions), ``keys``, ``properties``, ``grid``,
+        ``validation`` (positions), ``keys``, ``properties``, ``ranges`` (the
+        config's property ranges), ``grid``,
         ``coverage_probes`` and ``store`` (a description).
 
     Raises
@@ -114,9 +115,10 @@ def load_training_pairs(store, config: dict) -> dict:
     grid = {k: store_config["grid"][k] for k in ("nx", "nz", "dx", "dz")}
     keys = dataset.keys
     properties = [store_config["properties"][k]["property"] for k in keys]
+    ranges = [tuple(store_config["properties"][k]["range"]) for k in keys]
     return {"inputs": inputs, "targets": targets, "indices": dataset.indices[:count],
             "train": np.sort(order[n_validation:]), "validation": np.sort(order[:n_validation]),
-            "keys": keys, "properties": properties, "grid": grid,
+            "keys": keys, "properties": properties, "ranges": ranges, "grid": grid,
             "coverage_probes": {k: store_config["physics"][k].get("coverage_probes", 8)
                                 for k in keys},
             "store": {"path": str(dataset.store.path), "config_hash": config_hash(store_config),
@@ -276,12 +278,13 @@ def train_fusion(config, store, output, resume: bool = False, device=None,
                             unet=config["network"], config=config,
                             coverage_probes=pairs["coverage_probes"],
                             info={"store": pairs["store"], "n_samples": len(pairs["indices"]),
-                                  "samples_hash": config_hash(pairs["indices"])})
+                                  "samples_hash": config_hash(pairs["indices"])},
+                            input_range=pairs["ranges"] if config["clamp_inputs"] else None)
     network.to(device)
 
     def prepare(positions):
         x = pairs["inputs"][positions].clone()
-        x[:, :n] = network.normalise(x[:, :n])
+        x[:, :n] = network.normalise(network.clamp_inputs(x[:, :n]))
         return x.to(device), network.normalise(pairs["targets"][positions]).to(device)
 
     x_train, y_train = prepare(train)
@@ -292,7 +295,7 @@ def train_fusion(config, store, output, resume: bool = False, device=None,
     optimizer = torch.optim.Adam(network.parameters(), lr=config["learning_rate"],
                                  weight_decay=config["weight_decay"])
     scale_cpu = network.scale.flatten().double().cpu()
-    # RMSE of the independent inversions (the network's input), for comparison
+    # RMSE of the independent inversions (the network's input, clamped), for comparison
     input_rmse = ((x_valid[:, :n] - y_valid) ** 2).mean(dim=(0, 2, 3)).double().cpu().sqrt()
     input_rmse = input_rmse * scale_cpu
     history, best = [], {"loss": float("inf"), "epoch": -1, "waited": 0}

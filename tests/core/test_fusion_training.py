@@ -49,6 +49,14 @@ def test_two_epochs_write_a_usable_network(store, tmp_path):
     cover = {k: torch.ones(grid.shape) for k in models}
     fused = network.fuse(models, grid, cover)
     assert fused["fast"].shape == grid.shape and fused["fast"].dtype == torch.float64
+    # inputs are clamped to the store's property ranges: a spike acts as the range's edge
+    assert network.input_range == [(1500.0, 3000.0), (1000.0, 2000.0)]
+    spiky = {**models, "fast": models["fast"].clone()}
+    spiky["fast"][0, 0] = 3e5
+    edge = {**models, "fast": models["fast"].clone()}
+    edge["fast"][0, 0] = 3000.0
+    assert torch.equal(network.fuse(spiky, grid, cover)["fast"],
+                       network.fuse(edge, grid, cover)["fast"])
     # a grid with other cells is resampled to the training cell size and back
     fine = Grid(nx=24, nz=16, dx=2.5, dz=2.5)
     fused = network.fuse({k: torch.full(fine.shape, float(v[0, 0])) for k, v in models.items()},
