@@ -1,0 +1,37 @@
+"""The shipped fusion network: present, small, and the product of the config beside it."""
+
+from pathlib import Path
+
+import yaml
+
+from jointinv.dataset.builder import _stored_config
+from jointinv.dataset.config import load_dataset_config
+from jointinv.fusion import config_hash, load_training_config, shipped_network
+from jointinv.fusion.shipped import SHIPPED, WEIGHTS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_shipped_network_matches_its_training_config():
+    network_file, config_file = SHIPPED["tt_dc_small"]
+    assert (WEIGHTS / network_file).stat().st_size <= 5 * 2**20
+    network = shipped_network()
+    description = network.description()
+    config = load_training_config(WEIGHTS / config_file)
+    assert description["config"] == config
+    assert description["config_hash"] == config_hash(config)
+    assert network.keys == ["traveltime", "dcr"]
+    assert network.properties == ["velocity", "log10 resistivity"]
+    assert network.grid == {"nx": 80, "nz": 40, "dx": 2.5, "dz": 2.5}
+    assert network.channels == ["model:traveltime", "model:dcr", "coverage:traveltime",
+                                "coverage:dcr"]
+
+
+def test_shipped_network_was_trained_on_the_default_dataset_config():
+    dataset = load_dataset_config(ROOT / "examples" / "dataset" / "joint_tt_dc.yaml")
+    store = shipped_network().info["store"]
+    assert store["config_hash"] == config_hash(_stored_config(dataset))
+    readme = (WEIGHTS / "README.md").read_text()
+    assert "python -m jointinv.fusion train jointinv/fusion/weights/tt_dc_small.yaml" in readme
+    assert yaml.safe_load((WEIGHTS / SHIPPED["tt_dc_small"][1]).read_text())["samples"] == \
+        shipped_network().info["n_samples"]
