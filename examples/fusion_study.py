@@ -22,6 +22,7 @@ worst chi^2/N) per group of cases ends it.
 Run::
 
     python examples/fusion_study.py [--network PATH] [--cases ...] [--methods ...]
+    python examples/fusion_study.py --summarise RUN1/fusion_study.md RUN2/fusion_study.md
 """
 
 from __future__ import annotations
@@ -167,7 +168,13 @@ def main(argv=None):
     parser.add_argument("--weight", type=float, default=0.5,
                         help="fusion blend weight of the network output")
     parser.add_argument("--output", default="examples/output/fusion_study")
+    parser.add_argument("--summarise", nargs="+", default=None, metavar="TABLE",
+                        help="only print the summary of the rows of earlier tables "
+                             "(fusion_study.md files of runs on other cases)")
     args = parser.parse_args(argv)
+    if args.summarise:
+        print(summarise(read_records(args.summarise)))
+        return
     network = FusionNetwork.load(args.network or shipped_network_path())
     config = load_dataset_config(CONFIG)
     grid = build_grid(config["grid"])
@@ -199,6 +206,17 @@ def main(argv=None):
         stream.write("\n" + summary + "\n")
     print("\n" + summary)
     print(f"\ndone in {time.perf_counter() - start:.0f} s; table in {table}")
+
+
+def read_records(tables) -> list:
+    """The (case, method, key, rmse, chi2/N) rows of fusion_study.md tables."""
+    records = []
+    for table in tables:
+        for line in Path(table).read_text().splitlines():
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            if len(cells) == 8 and cells[2] in KEYS:
+                records.append((cells[0], cells[1], cells[2], float(cells[3]), float(cells[6])))
+    return records
 
 
 def summarise(records) -> str:
