@@ -127,6 +127,15 @@ def invert_fusion(setups: dict, *, network, rounds: int = 2, weight: float = 0.5
     noise and geology families; far from those, expect the re-inversion to
     undo less of its error (the data are fitted all the same).
 
+    Which use helps: a Gauss-Newton inversion that converges minimises
+    ``phi_d + beta phi_m`` whatever its start, and with the default tiny
+    smallness weight ``phi_m`` hardly depends on the reference either. So
+    ``use_as="start"`` changes little where the problem is near linear
+    (travel times in slowness: the re-inversion returns to the independent
+    model); ``"reference"`` or ``"both"`` with a larger ``alpha_s`` (e.g.
+    0.05 on 2.5 m cells) keeps the network's structure where the data allow
+    it (``examples/fusion_study.py``).
+
     Raises
     ------
     TypeError, ValueError, FusionNetworkError
