@@ -190,8 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
         "schema", help="list every key of a compare config with its type, range and default")
     schema.set_defaults(run=_schema)
     from .dataset.cli import add_dataset_parser
+    from .fusion.cli import add_train_parser
 
     add_dataset_parser(commands)
+    add_train_parser(commands)
     plugins = commands.add_parser("plugins", help="list installed physics plugins")
     plugins.set_defaults(run=_plugins)
     return parser

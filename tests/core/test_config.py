@@ -108,9 +108,9 @@ def test_schema_lists_every_key_with_type_range_and_default():
     ({"physics": {"dcr": {"alpha_s": "big"}}}, TypeError,
      "config physics.dcr.alpha_s must be of type float"),
     ({"strategies": []}, TypeError, "config strategies must be a non-empty list"),
-    ({"strategies": [{"name": "fusion"}]}, ValueError,
-     "config strategies[0].name must be one of ['cross_gradient', 'independent', 'joint', "
-     "'joint_total_variation', 'sequential']"),
+    ({"strategies": [{"name": "learned"}]}, ValueError,
+     "config strategies[0].name must be one of ['cross_gradient', 'fusion', 'independent', "
+     "'joint', 'joint_total_variation', 'sequential']"),
     ({"strategies": [{"name": "cross_gradient", "coupling": "mutual_information"}]},
      ValueError, "config strategies[0].coupling: coupling kind must be one of"),
     ({"strategies": [{"name": "cross_gradient", "coupling": {"weight": -1}}]},

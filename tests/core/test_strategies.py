@@ -93,7 +93,7 @@ def test_joint_rejects_different_grids(setups, small_grid):
 
 def test_strategy_errors(setups):
     with pytest.raises(ValueError, match="strategy must be one of"):
-        run_strategy("fusion", setups)
+        run_strategy("no_such_strategy", setups)
     with pytest.raises(ValueError, match="setups must hold at least 2 physics"):
         run_strategy("cross_gradient", {"a": setups["a"]})
     with pytest.raises(TypeError, match=re.escape("setups['a'] must be a jointinv.PhysicsSetup")):
