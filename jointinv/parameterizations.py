@@ -31,9 +31,16 @@ class Parameterization(nn.Module):
     ----------
     keys : tuple of str
         Names of the properties produced, one per physics it drives.
+    schedule : object or None
+        Objective weights for first-order solvers: ``None`` minimises the
+        problem's ``phi_d + beta * phi_m``; an object with
+        ``weights(iteration) -> (data_weight, model_weight)`` and
+        ``stop_at_target`` (e.g. :class:`jointinv.neural_field.Annealing`)
+        minimises ``data_weight * phi_d + model_weight * (beta * phi_m + couplings)``.
     """
 
     keys: tuple = ()
+    schedule = None
 
     def forward(self) -> dict:
         raise NotImplementedError

@@ -15,15 +15,32 @@ __all__ = ["optimize", "OPTIMIZERS"]
 OPTIMIZERS = ("adam", "lbfgs")
 
 
-def _evaluate(problem, parameterizations):
-    """``(loss, parts)`` of the objective at the modules' current parameters."""
+def _schedule(parameterizations):
+    """The one objective schedule the modules set (``Parameterization.schedule``), or None."""
+    schedules = {id(m.schedule): m.schedule for m in parameterizations if m.schedule is not None}
+    if len(schedules) > 1:
+        raise ValueError("parameterizations set different objective schedules; give the "
+                         "schedule to one module only")
+    return next(iter(schedules.values()), None)
+
+
+def _evaluate(problem, parameterizations, weights=None):
+    """``(loss, parts)`` of the objective at the modules' current parameters.
+
+    ``weights = (data_weight, model_weight)`` scales the data misfits and the
+    rest of the objective (an annealing schedule); ``None``: the plain total.
+    """
     properties, variables = {}, {}
     for module in parameterizations:
         produced = module()
         properties.update(produced)
         variables.update(module.variables(produced, problem.maps))
     parts = problem.parts(variables, properties)
-    return problem.total(parts), parts
+    if weights is None:
+        return problem.total(parts), parts
+    data = sum(parts[f"phi_d[{key}]"] for key in problem.keys)
+    model = problem.total({**parts, **{f"phi_d[{key}]": 0.0 for key in problem.keys}})
+    return weights[0] * data + weights[1] * model, parts
 
 
 def _first_call_returns(value, closure):
@@ -58,6 +75,10 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr: float | No
     callback : callable, optional
         ``callback(iteration, parameterizations, history_row)`` after each row.
 
+    A module's ``schedule`` (:class:`jointinv.neural_field.Annealing`) replaces
+    the objective by ``(1 - b(t)) phi_d + b(t) (beta phi_m + couplings)`` at
+    iteration ``t`` and may turn off ``stop_at_target``.
+
     Each iteration evaluates the objective once (the evaluation that gives
     the gradient also gives the history row and the stopping test); after a
     step every module's ``project_()`` restores its bounds.
@@ -82,14 +103,19 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr: float | No
     params = [p for module in parameterizations for p in module.parameters() if p.requires_grad]
     if not params:
         raise ValueError("parameterizations have no trainable parameters")
+    schedule = _schedule(parameterizations)
+    if schedule is not None:
+        stop_at_target = stop_at_target and schedule.stop_at_target
     if optimizer == "adam":
         opt = torch.optim.Adam(params, lr=lr)
     else:
         opt = torch.optim.LBFGS(params, lr=lr, max_iter=1, line_search_fn="strong_wolfe")
 
+    weights = [None]
+
     def closure():
         opt.zero_grad()
-        loss, _ = _evaluate(problem, parameterizations)
+        loss, _ = _evaluate(problem, parameterizations, weights[0])
         loss.backward()
         return loss
 
@@ -99,13 +125,16 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr: float | No
     reason = f"reached max_iterations={max_iterations}"
     for iteration in range(max_iterations + 1):
         last = iteration == max_iterations
+        weights[0] = None if schedule is None else schedule.weights(iteration)
         opt.zero_grad()
         with torch.set_grad_enabled(not last):
-            loss, parts = _evaluate(problem, parameterizations)
+            loss, parts = _evaluate(problem, parameterizations, weights[0])
             if not last:
                 loss.backward()
         parts = {k: float(v.detach()) for k, v in parts.items()}
         history.append(record(problem, iteration, parts, float(loss.detach()), start))
+        if weights[0] is not None:
+            history[-1]["annealing_beta"] = weights[0][1]
         if iteration:
             reporter.row(history[-1])
         if callback is not None:
