@@ -97,6 +97,23 @@ def noisy_data(operator, slowness: torch.Tensor, seed: int = 0) -> Data:
     return Data(clean + noise, standard_deviation=torch.full_like(clean, SIGMA), clean=clean)
 
 
+class TracedField(NeuralField):
+    """A field that prints the RMSE of its slowness every ``every`` evaluations."""
+
+    def trace(self, truth: torch.Tensor, every: int):
+        self.truth, self.every, self.calls = truth, every, 0
+        return self
+
+    def forward(self):
+        properties = super().forward()
+        if getattr(self, "every", 0) and self.calls % self.every == 0:
+            slowness = 1.0 / properties["velocity"].detach().double()
+            rmse = float(((slowness - self.truth) ** 2).mean().sqrt())
+            print(f"  evaluation {self.calls}: RMSE slowness {rmse:.3f}", flush=True)
+        self.calls = getattr(self, "calls", 0) + 1
+        return properties
+
+
 def neural_field(case: int, grid: Grid, iterations: int, stop_at_target: bool) -> NeuralField:
     """NFs-Inv's field for Case 1 (basic encoding) or 2 (Gaussian features, scale 0.5)."""
     schedule = Annealing("constant", initial=0.0, stop_at_target=stop_at_target)
@@ -104,8 +121,8 @@ def neural_field(case: int, grid: Grid, iterations: int, stop_at_target: bool) -
     # unlike a tanh head it cannot saturate at zero slowness (infinite velocity)
     head = OutputHead("softplus", offset=0.01, map="reciprocal")
     if case == 1:
-        return NeuralField(grid, {"velocity": head}, encoding="basic", schedule=schedule)
-    return NeuralField(grid, {"velocity": head}, encoding="gaussian", n_features=128,
+        return TracedField(grid, {"velocity": head}, encoding="basic", schedule=schedule)
+    return TracedField(grid, {"velocity": head}, encoding="gaussian", n_features=128,
                        scale=0.5, widths=(256, 256, 256, 256, 256, 128), schedule=schedule)
 
 
@@ -114,6 +131,7 @@ def run(case: int, method: str, operator, data, truth, args):
     if method == "conventional":
         return jointinv.invert(operator, data, start, true_model=1.0 / truth, progress=False)
     field = neural_field(case, operator.grid, ITERATIONS[case], args.stop_at_target)
+    field.trace(truth, args.trace)
     iterations = args.iterations or ITERATIONS[case]
     untrained = jacobian_svd(field, k=args.svd, block=8) if args.svd else None
     result = jointinv.invert(operator, data, start, true_model=1.0 / truth, solver="adam",
@@ -140,6 +158,8 @@ def main():
                         help="neural-field iterations (default: the paper's 1000 / 4500)")
     parser.add_argument("--stop-at-target", action="store_true")
     parser.add_argument("--progress", action="store_true")
+    parser.add_argument("--trace", type=int, default=0, metavar="N",
+                        help="print the neural field's RMSE every N evaluations")
     parser.add_argument("--svd", type=int, default=0, metavar="K",
                         help="also the K leading singular vectors of each field's Jacobian")
     parser.add_argument("--output", default="examples/output/nfsinv_traveltime")
