@@ -31,8 +31,6 @@ Run::
 import argparse
 import time
 
-import torch
-
 from jointinv import PhysicsSetup
 from jointinv.joint_cases import joint_case
 from jointinv.neural_field import Annealing, NeuralField, OutputHead

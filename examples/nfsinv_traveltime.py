@@ -45,7 +45,6 @@ Run::
 """
 
 import argparse
-import time
 
 import numpy as np
 import torch

@@ -32,7 +32,12 @@ from torch import nn
 from torch.func import functional_call, jacrev, jvp, vjp, vmap
 
 from .neural_field import NeuralField
-from .validation import check_choice, check_nonnegative_int, check_positive_float, check_positive_int
+from .validation import (
+    check_choice,
+    check_nonnegative_int,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = ["JacobianSVD", "field_jacobian", "jacobian_svd", "plot_jacobian_svd"]
 

@@ -40,6 +40,8 @@ import numbers
 import torch
 from torch import nn
 
+from .unet import _check_count, _check_name
+
 __all__ = ["PositionalEncoding", "CoordinateMLP", "ENCODINGS", "FIELD_ACTIVATIONS"]
 
 ENCODINGS = ("none", "basic", "gaussian", "frequencies")
@@ -55,28 +57,12 @@ FIELD_ACTIVATIONS = {
 }
 
 
-def _check_count(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    return int(value)
-
-
 def _check_positive(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
     return float(value)
-
-
-def _check_name(name: str, value, allowed) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
-    return value
 
 
 class PositionalEncoding(nn.Module):

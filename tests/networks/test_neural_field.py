@@ -6,6 +6,7 @@ import re
 
 import pytest
 import torch
+
 from jointinv.networks import CoordinateMLP, PositionalEncoding
 
 
