@@ -17,7 +17,8 @@ OPTIMIZERS = ("adam", "lbfgs")
 
 def _schedule(parameterizations):
     """The one objective schedule the modules set (``Parameterization.schedule``), or None."""
-    schedules = {id(m.schedule): m.schedule for m in parameterizations if m.schedule is not None}
+    schedules = {id(s): s for s in (getattr(m, "schedule", None) for m in parameterizations)
+                 if s is not None}
     if len(schedules) > 1:
         raise ValueError("parameterizations set different objective schedules; give the "
                          "schedule to one module only")

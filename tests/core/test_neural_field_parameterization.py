@@ -162,3 +162,14 @@ def test_bounds_are_refused(tomography):
     with pytest.raises(ValueError, match="cannot honour model bounds"):
         jointinv.invert(operator, data, true, solver="adam", parameterization=field,
                         bounds=(1000.0, 3000.0), progress=False)
+
+
+def test_two_modules_with_different_schedules_are_refused(tomography):
+    from jointinv.solvers.first_order import optimize
+
+    operator, true, data = tomography
+    built = jointinv.PhysicsSetup(operator, data, true).build("velocity")
+    problem = jointinv.problem.InversionProblem([built.misfit], {}, {})
+    fields = [slowness_field(operator.grid, schedule=Annealing()) for _ in range(2)]
+    with pytest.raises(ValueError, match="parameterizations set different objective schedules"):
+        optimize(problem, fields, max_iterations=1, progress=False)
