@@ -83,8 +83,8 @@ def test_field_drives_travel_times_through_invert(tomography):
     operator, true, data = tomography
     field = slowness_field(operator.grid, encoding="basic")
     start = torch.full_like(true, 2000.0)
-    result = jointinv.invert(operator, data, start, solver="adam", lr=3e-3, beta=1e-3,
-                             parameterization=field, max_iterations=60, progress=False)
+    result = jointinv.invert(operator, data, start, solver="adam", lr=1e-2, beta=1e-3,
+                             parameterization=field, max_iterations=20, progress=False)
     history = result.history
     assert history[-1]["phi_d[velocity]"] < 0.2 * history[0]["phi_d[velocity]"]
     assert result.model.shape == operator.grid.shape
