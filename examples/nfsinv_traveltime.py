@@ -15,9 +15,11 @@ Set-up of the NFs-Inv paper (seed document ``002``; the authors' notebooks
   gstools (Gaussian covariance, variance 0.9, lengths 9 and 5 cells rotated by
   pi / 8, seed 100); gstools is not a dependency, so this example uses
   :func:`jointinv.synthetic.gaussian_random_field` (a Matérn field of high
-  smoothness, close to a Gaussian covariance, variance 0.9, axis-aligned
-  lengths matching the paper's covariance along x and z): the same kind of
-  background, *not* the paper's realisation.
+  smoothness, close to a Gaussian covariance, variance 0.9, the paper's
+  lengths 9 (x) and 5 (z) cells but axis-aligned: the function has no
+  rotation) with seed 100: the same kind of background, *not* the paper's
+  realisation (another generator and random stream), so the RMSEs compare
+  in kind, not digit for digit.
 
 Methods:
 
