@@ -6,7 +6,6 @@ import re
 
 import pytest
 import torch
-
 from jointinv.networks import CoordinateMLP, PositionalEncoding
 
 
