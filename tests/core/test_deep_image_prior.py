@@ -17,8 +17,11 @@ def grid():
     return Grid(nx=12, nz=10, dx=5.0, dz=5.0)
 
 
-def _small_unet(out_channels=1):
-    return UNet(in_channels=1, out_channels=out_channels, depth=2, base_channels=4, norm=None)
+def _small_unet(out_channels=1, seed=0):
+    with torch.random.fork_rng():  # seeded weights, the global generator left alone
+        torch.manual_seed(seed)
+        return UNet(in_channels=1, out_channels=out_channels, depth=2, base_channels=4,
+                    norm=None)
 
 
 def test_outputs_are_properties_in_their_units_and_seeded(grid):
