@@ -157,7 +157,7 @@ def _check_parameterization(parameterization, built: dict):
 
 
 def run(built: dict, options: SolverOptions, couplings=None, parameterization=None,
-        regularizations: dict | None = None, updates=(), label: str = "") -> RunOutput:
+        regularizations: dict | None = None, updates=()) -> RunOutput:
     """Build the problem over ``built`` physics, estimate betas and run the solver.
 
     Parameters
@@ -177,8 +177,6 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
         ``update(variables)``, called with the current models before every
         Gauss-Newton iteration (structure guidance, IRLS-style
         continuation); the terms they change are re-evaluated.
-    label : str
-        Shown on the progress display.
     """
     terms = _coupling_terms(built, couplings)
     keys = list(built)

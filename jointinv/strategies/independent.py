@@ -34,7 +34,7 @@ def invert_independent(setups: dict, *, parameterization=None, **solver_options)
     modules = _per_physics(parameterization, setups)
     start = time.perf_counter()
     built = build_all(setups)
-    outputs = [run({key: b}, options, parameterization=modules.get(key), label=key)
+    outputs = [run({key: b}, options, parameterization=modules.get(key))
                for key, b in built.items()]
     merged = outputs[0]
     for output in outputs[1:]:
