@@ -1,7 +1,8 @@
 """Coupling study: which joint strategy improves both models, and at what weight?
 
-Out-of-family validation geologies (drawn by hand here, used to tune nothing)
-on an 80 x 40 grid of 2.5 m cells, the layout of the couplings issue:
+Five cases: the two built-in joint cases (``fault``, ``dike``: 40 x 20 cells
+of 5 m, :mod:`jointinv.joint_cases`) and three out-of-family validation
+geologies drawn by hand here, on an 80 x 40 grid of 2.5 m cells:
 
 - cross-hole travel times: 33 sources in a borehole at the left edge, 33
   receivers at the right edge (1,089 rays), 2 % noise;
@@ -10,19 +11,23 @@ on an 80 x 40 grid of 2.5 m cells, the layout of the couplings issue:
 - homogeneous starting models from the data (median apparent velocity and
   median apparent resistivity).
 
-For each geology the script runs the methods below and prints per property
-the RMSE ratio to the independent inversion, chi^2/N and the mean normalised
-cross-gradient between the two recovered models; ``--sweep`` adds a weight
-sweep over three decades for each coupling. Tables go to ``--output``.
+Every run is one row of ``runs.jsonl`` under ``--output`` (RMSE and chi^2/N
+per property, the mean normalised cross-gradient between the two models, wall
+time); a rerun skips the rows already there, so an interrupted sweep resumes.
+``--sweep`` runs each coupling over three decades of its weight,
+``--combinations`` the combined candidates for the default, ``--tables``
+writes ``sweeps.md`` (a table per method, ratios to the independent run of
+the same case) and ``--figure CASE`` the methods x properties figure.
 
-Run::
+Run (the whole sweep, the tables and the figure, ~1 h on one core)::
 
-    python examples/coupling_study.py [--geologies ...] [--methods ...] [--sweep]
+    python examples/coupling_study.py --sweep --combinations --tables --figure faulted_three_layers
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -31,27 +36,11 @@ import torch
 
 from jointinv import Grid, PhysicsSetup
 from jointinv.coupling import NormalizedCrossGradient
+from jointinv.joint_cases import JOINT_CASES
 from jointinv.strategies import run_strategy
-from jointinv.user_cases import synthetic_cases
+from jointinv.user_cases import load_case, synthetic_cases
 
 GRID = Grid(nx=80, nz=40, dx=2.5, dz=2.5)
-
-METHODS = {
-    "independent": ("independent", {}),
-    "cross_gradient (lambda=0)": ("cross_gradient", {"coupling": {"kind": "cross_gradient",
-                                                                  "weight": 0.0}}),
-    "cross_gradient": ("cross_gradient", {}),
-    "cross_gradient + hold": ("cross_gradient", {"hold_iterations": 5}),
-    "joint_total_variation": ("joint", {"coupling": None,
-                                        "regularization": "joint_total_variation",
-                                        "hold_iterations": 5}),
-    "structure_guided": ("joint", {"coupling": None, "edge_contrast": 0.05,
-                                   "hold_iterations": 5}),
-    "petrophysical": ("joint", {"coupling": {"kind": "petrophysical", "weight": 0.3},
-                                "hold_iterations": 5}),
-    "sequential": ("sequential", {}),
-}
-
 
 def _coordinates():
     z = torch.as_tensor(GRID.cell_centers_z)[:, None].expand(GRID.shape)
@@ -115,81 +104,250 @@ def log_resistivity_from_data(operator, data) -> float:
     """log10 of the median apparent resistivity."""
     return float(torch.log10(torch.median(data.observed)))
 
+CASES = (*JOINT_CASES, *GEOLOGIES)
+PROPERTIES = ("traveltime", "dcr")
 
-def setups_for(geology: str, seed: int = 0) -> dict:
-    velocity, resistivity = GEOLOGIES[geology]()
-    cases = synthetic_cases(GRID, SPECS, {"traveltime": velocity, "dcr": resistivity}, NOISE,
-                            {"traveltime": velocity_from_data, "dcr": log_resistivity_from_data},
-                            seed=seed, where=geology)
+#: Iterations a coupled Gauss-Newton run goes on with the misfits held at target.
+HOLD = 5
+
+
+def _joint(coupling=None, **options):
+    return "joint", {"coupling": coupling, "hold_iterations": HOLD, **options}
+
+
+def _coupled(kind):
+    return lambda weight: _joint({"kind": kind, "weight": weight})
+
+
+#: Reference runs: ``{method: (strategy, options)}``.
+BASELINES = {
+    "independent": ("independent", {}),
+    "uncoupled (lambda=0)": _joint(),
+    "sequential (lambda=0)": ("sequential", {"coupling": {"kind": "cross_gradient",
+                                                          "weight": 0.0}}),
+}
+
+#: ``{method: (parameter, values, value -> (strategy, options))}``: three decades or more.
+SWEEPS = {
+    "cross_gradient": ("lambda", (0.01, 0.1, 0.3, 1.0, 10.0), _coupled("cross_gradient")),
+    "cross_gradient_unnormalized": ("lambda", (0.01, 0.1, 1.0, 10.0),
+                                    _coupled("cross_gradient_unnormalized")),
+    "joint_total_variation": ("lambda", (0.01, 0.1, 1.0, 10.0),
+                              _coupled("joint_total_variation")),
+    "structure_guided": ("edge_contrast", (5.0, 0.5, 0.2, 0.05, 0.02, 0.005),
+                         lambda contrast: _joint(edge_contrast=contrast)),
+    "petrophysical": ("lambda", (0.01, 0.1, 0.3, 1.0, 10.0), _coupled("petrophysical")),
+    "sequential": ("lambda", (0.01, 0.1, 1.0, 10.0), lambda weight: (
+        "sequential", {"coupling": {"kind": "cross_gradient", "weight": weight}})),
+    "joint_total_variation regularization": (
+        "regularization_eps", (0.001, 0.01, 0.1, 1.0),
+        lambda eps: _joint(regularization="joint_total_variation", regularization_eps=eps)),
+}
+
+#: Candidates for the default: structure guidance with a value coupling.
+COMBINATIONS = {
+    "structure_guided + petrophysical": (
+        "edge_contrast, lambda", ((0.05, 0.1), (0.05, 0.3), (0.05, 1.0), (0.02, 0.3),
+                                  (0.2, 0.3)),
+        lambda pair: _joint({"kind": "petrophysical", "weight": pair[1]},
+                            edge_contrast=pair[0])),
+    "structure_guided + cross_gradient": (
+        "edge_contrast, lambda", ((0.05, 0.3), (0.05, 1.0)),
+        lambda pair: _joint({"kind": "cross_gradient", "weight": pair[1]},
+                            edge_contrast=pair[0])),
+}
+
+
+def setups_for(case: str, seed: int = 0) -> dict:
+    """``{key: PhysicsSetup}`` of a built-in joint case or a validation geology."""
+    if case in JOINT_CASES:
+        cases = load_case(case, seed=seed)
+    else:
+        velocity, resistivity = GEOLOGIES[case]()
+        cases = synthetic_cases(GRID, SPECS, {"traveltime": velocity, "dcr": resistivity},
+                                NOISE, {"traveltime": velocity_from_data,
+                                        "dcr": log_resistivity_from_data},
+                                seed=seed, where=case)
     return {key: PhysicsSetup(c.operator, c.data, c.initial_model, true_model=c.true_model)
             for key, c in cases.items()}
 
 
 def evaluate(result, setups) -> dict:
+    """RMSE and chi^2/N per data set, NCG between the models, wall time [s]."""
     row = {}
     for key, setup in setups.items():
         model = result.models[key]
         row[f"rmse[{key}]"] = float((model - setup.true_model).pow(2).mean().sqrt())
         row[f"chi2/N[{key}]"] = result.misfit(key) / setup.data.n_data
-    row["ncg"] = NormalizedCrossGradient(tuple(setups), GRID).mean(result.models)
+    grid = next(iter(setups.values())).operator.grid
+    row["ncg"] = NormalizedCrossGradient(tuple(setups), grid).mean(result.models)
     row["wall_time_s"] = result.wall_time
     return row
 
 
+def run_list(families: dict) -> list:
+    """``[(method, value, strategy, options)]`` of every value of every family."""
+    runs = []
+    for method, (_, values, build) in families.items():
+        runs += [(method, value, *build(value)) for value in values]
+    return runs
+
+
+def _key(case, method, value) -> str:
+    return json.dumps([case, method, value])
+
+
+def read_rows(path: Path) -> dict:
+    """``{key: row}`` of ``runs.jsonl`` (a later row of the same run wins)."""
+    if not path.exists():
+        return {}
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {_key(r["case"], r["method"], r["value"]): r for r in rows}
+
+
+def run_all(cases, runs, output: Path, max_iterations: int) -> None:
+    """Run what ``runs.jsonl`` does not hold yet; append one row per run, keep its models."""
+    log = output / "runs.jsonl"
+    for case in cases:
+        setups = None
+        for method, value, strategy, options in runs:
+            if _key(case, method, value) in read_rows(log):
+                continue
+            setups = setups or setups_for(case)
+            result = run_strategy(strategy, setups, progress=False,
+                                  max_iterations=max_iterations, **options)
+            row = {"case": case, "method": method, "value": value, **evaluate(result, setups),
+                   "stopped": result.history[-1].get("stopped", "")}
+            models = output / "models" / case
+            models.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(models / f"{method}={value}.npz",
+                                **{k: result.models[k].detach().numpy() for k in PROPERTIES})
+            with log.open("a") as stream:
+                stream.write(json.dumps(row) + "\n")
+            print(f"{case:26s} {method} {value}: v {row['rmse[traveltime]']:.4g}, "
+                  f"log rho {row['rmse[dcr]']:.4g}, chi2/N {row['chi2/N[traveltime]']:.2f} "
+                  f"{row['chi2/N[dcr]']:.2f}, {row['wall_time_s']:.1f} s", flush=True)
+
+
+def _ratios(row, reference) -> tuple:
+    return tuple(row[f"rmse[{k}]"] / reference[f"rmse[{k}]"] for k in PROPERTIES)
+
+
+def at_target(row, limit: float = 1.1) -> bool:
+    return all(row[f"chi2/N[{k}]"] <= limit for k in PROPERTIES)
+
+
+def method_table(method, parameter, values, rows, cases) -> list:
+    """Markdown lines: per value, the mean over cases, then one line per case."""
+    lines = [f"### {method}", "",
+             f"| {parameter} | case | RMSE v [m/s] | RMSE log10 rho | v / indep. | "
+             "log rho / indep. | chi2/N TT | chi2/N DC | NCG | time / indep. |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for value in values:
+        found = [(case, rows.get(_key(case, method, value)),
+                  rows.get(_key(case, "independent", None))) for case in cases]
+        found = [(case, row, ref) for case, row, ref in found if row and ref]
+        if not found:
+            continue
+        ratios = np.array([_ratios(row, ref) for _, row, ref in found])
+        times = [row["wall_time_s"] / ref["wall_time_s"] for _, row, ref in found]
+        ok = sum(at_target(row) for _, row, _ in found)
+        lines.append(f"| **{_text(value)}** | **mean of {len(found)}** | | | "
+                     f"**{ratios[:, 0].mean():.3f}** | **{ratios[:, 1].mean():.3f}** | "
+                     f"{ok}/{len(found)} at target | | "
+                     f"{np.mean([r['ncg'] for _, r, _ in found]):.3f} | {np.mean(times):.1f} |")
+        for (case, row, _), (rv, rr), t in zip(found, ratios, times):
+            lines.append(f"| {_text(value)} | {case} | {row['rmse[traveltime]']:.1f} | "
+                         f"{row['rmse[dcr]']:.3f} | {rv:.3f} | {rr:.3f} | "
+                         f"{row['chi2/N[traveltime]']:.2f} | {row['chi2/N[dcr]']:.2f} | "
+                         f"{row['ncg']:.3f} | {t:.1f} |")
+    return lines + [""]
+
+
+def _text(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(f"{v:g}" for v in value)
+    return f"{value:g}"
+
+
+def write_tables(output: Path, cases) -> Path:
+    """``sweeps.md``: one table per method and family, ratios to independent per case."""
+    rows = read_rows(output / "runs.jsonl")
+    lines = ["# Coupling sweeps", "",
+             "Generated by `python examples/coupling_study.py --tables` from `runs.jsonl`. "
+             "Ratios are RMSE over the independent inversion's RMSE on the same case; "
+             "chi2/N per data set (target 1, accepted up to 1.1); NCG the mean normalised "
+             "cross-gradient between the two recovered models (0 = same structure); time "
+             "the wall time over the independent run's (machine shared, +-30 %).", ""]
+    baselines = {name: (None, (None,), None) for name in BASELINES}
+    for families in (baselines, SWEEPS, COMBINATIONS):
+        for method, (parameter, values, _) in families.items():
+            values = [list(v) if isinstance(v, tuple) else v for v in values]
+            lines += method_table(method, parameter or "-", values, rows, cases)
+    path = output / "sweeps.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def plot_methods(output: Path, case: str, methods: list, max_iterations: int) -> Path:
+    """Rows: the true models then each ``(method, value)``; columns: velocity, log10 rho."""
+    from jointinv.plotting import plot_model_grid
+
+    families = {**SWEEPS, **COMBINATIONS}
+    runs = [(m, v, *families[m][2](v)) if m in families else (m, v, *BASELINES[m])
+            for m, v in methods]
+    run_all([case], runs, output, max_iterations)
+    setups = setups_for(case)
+    models = {"true": {k: setups[k].true_model for k in PROPERTIES}}
+    for method, value, _, _ in runs:
+        stored = np.load(output / "models" / case / f"{method}={value}.npz")
+        label = method if value is None else f"{method} ({_text(value)})"
+        models[label] = {k: stored[k] for k in PROPERTIES}
+    return plot_model_grid(list(models), list(PROPERTIES), models,
+                           setups["traveltime"].operator.grid, output / "methods_grid.png",
+                           units=["m/s", "log10 ohm m"],
+                           properties=["velocity", "log10 resistivity"],
+                           title=f"{case}: methods x properties")
+
+
+#: The figure's rows: each method at its default weight.
+FIGURE_METHODS = [("independent", None), ("cross_gradient", 0.3),
+                  ("joint_total_variation", 0.1), ("sequential", 1.0),
+                  ("structure_guided", 0.05), ("petrophysical", 0.3),
+                  ("structure_guided + petrophysical", (0.05, 0.3))]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--geologies", nargs="+", default=list(GEOLOGIES), choices=GEOLOGIES)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    parser.add_argument("--sweep", nargs="*", type=float, default=None,
-                        help="coupling weights to sweep for every coupling (e.g. 0.03 0.1 "
-                             "0.3 1 3 10)")
-    parser.add_argument("--edge-contrasts", nargs="*", type=float, default=None,
-                        help="structure-guided smoothness: edge contrasts to sweep")
-    parser.add_argument("--petrophysical-weights", nargs="*", type=float, default=None,
-                        help="petrophysical coupling: weights to sweep")
+    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
+    parser.add_argument("--sweep", action="store_true",
+                        help="the baselines and every method over its weights")
+    parser.add_argument("--combinations", action="store_true",
+                        help="structure guidance combined with a value coupling")
+    parser.add_argument("--tables", action="store_true", help="write sweeps.md")
+    parser.add_argument("--figure", choices=CASES, default=None,
+                        help="write methods_grid.png for this case")
     parser.add_argument("--max-iterations", type=int, default=30)
-    parser.add_argument("--output", default="examples/output/coupling_study")
+    parser.add_argument("--output", default="examples/couplings")
     args = parser.parse_args(argv)
+    torch.set_num_threads(1)
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
-    # every ratio is to the independent inversion, which always runs first
-    runs = {"independent": METHODS["independent"]}
-    runs.update({name: METHODS[name] for name in args.methods})
-    for weight in args.sweep or []:
-        runs[f"cross_gradient lambda={weight:g}"] = (
-            "cross_gradient", {"coupling": {"kind": "cross_gradient", "weight": weight},
-                               "hold_iterations": 5})
-        runs[f"joint_total_variation coupling lambda={weight:g}"] = (
-            "joint", {"coupling": {"kind": "joint_total_variation", "weight": weight},
-                      "hold_iterations": 5})
-    for contrast in args.edge_contrasts or []:
-        runs[f"structure_guided edge_contrast={contrast:g}"] = (
-            "joint", {"coupling": None, "edge_contrast": contrast, "hold_iterations": 5})
-    for weight in args.petrophysical_weights or []:
-        runs[f"petrophysical lambda={weight:g}"] = (
-            "joint", {"coupling": {"kind": "petrophysical", "weight": weight},
-                      "hold_iterations": 5})
-    lines = ["| geology | method | RMSE v / indep. | RMSE log rho / indep. | chi2/N TT | "
-             "chi2/N DC | NCG | time [s] |", "|---|---|---|---|---|---|---|---|"]
     start = time.perf_counter()
-    for geology in args.geologies:
-        setups = setups_for(geology)
-        reference = None
-        for label, (strategy, options) in runs.items():
-            result = run_strategy(strategy, setups, progress=False,
-                                  max_iterations=args.max_iterations, **options)
-            row = evaluate(result, setups)
-            reference = reference or row
-            lines.append(
-                f"| {geology} | {label} | "
-                f"{row['rmse[traveltime]'] / reference['rmse[traveltime]']:.3f} | "
-                f"{row['rmse[dcr]'] / reference['rmse[dcr]']:.3f} | "
-                f"{row['chi2/N[traveltime]']:.2f} | {row['chi2/N[dcr]']:.2f} | "
-                f"{row['ncg']:.3f} | {row['wall_time_s']:.1f} |")
-            print(lines[-1], flush=True)
-    table = "\n".join(lines)
-    (output / "coupling_study.md").write_text(table + "\n")
-    print(f"\ndone in {time.perf_counter() - start:.0f} s; table in {output}")
+    runs = [(m, None, *BASELINES[m]) for m in ("independent", "uncoupled (lambda=0)")]
+    if args.sweep:
+        runs = [(m, None, *spec) for m, spec in BASELINES.items()] + run_list(SWEEPS)
+    if args.combinations:
+        runs += run_list(COMBINATIONS)
+    if args.sweep or args.combinations:
+        run_all(args.cases, runs, output, args.max_iterations)
+    if args.tables:
+        print(f"tables in {write_tables(output, args.cases)}")
+    if args.figure:
+        print(f"figure in {plot_methods(output, args.figure, FIGURE_METHODS, args.max_iterations)}")
+    print(f"done in {time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":
