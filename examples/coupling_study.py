@@ -129,18 +129,18 @@ BASELINES = {
 
 #: ``{method: (parameter, values, value -> (strategy, options))}``: three decades or more.
 SWEEPS = {
-    "cross_gradient": ("lambda", (0.01, 0.1, 0.3, 1.0, 10.0), _coupled("cross_gradient")),
-    "cross_gradient_unnormalized": ("lambda", (0.01, 0.1, 1.0, 10.0),
-                                    _coupled("cross_gradient_unnormalized")),
-    "joint_total_variation": ("lambda", (0.01, 0.1, 1.0, 10.0),
-                              _coupled("joint_total_variation")),
-    "structure_guided": ("edge_contrast", (5.0, 0.5, 0.2, 0.05, 0.02, 0.005),
+    "structure_guided": ("edge_contrast", (5.0, 0.5, 0.05, 0.02, 0.005),
                          lambda contrast: _joint(edge_contrast=contrast)),
     "petrophysical": ("lambda", (0.01, 0.1, 0.3, 1.0, 10.0), _coupled("petrophysical")),
+    "cross_gradient": ("lambda", (0.01, 0.1, 0.3, 1.0, 10.0), _coupled("cross_gradient")),
     "sequential": ("lambda", (0.01, 0.1, 1.0, 10.0), lambda weight: (
         "sequential", {"coupling": {"kind": "cross_gradient", "weight": weight}})),
+    "joint_total_variation": ("lambda", (0.01, 0.1, 1.0, 10.0),
+                              _coupled("joint_total_variation")),
+    "cross_gradient_unnormalized": ("lambda", (0.01, 0.1, 1.0, 10.0),
+                                    _coupled("cross_gradient_unnormalized")),
     "joint_total_variation regularization": (
-        "regularization_eps", (0.001, 0.01, 0.1, 1.0),
+        "regularization_eps", (0.001, 0.01, 1.0),
         lambda eps: _joint(regularization="joint_total_variation", regularization_eps=eps)),
 }
 
@@ -206,17 +206,23 @@ def read_rows(path: Path) -> dict:
 
 
 def run_all(cases, runs, output: Path, max_iterations: int) -> None:
-    """Run what ``runs.jsonl`` does not hold yet; append one row per run, keep its models."""
+    """Run what ``runs.jsonl`` does not hold yet; append one row per run, keep its models.
+
+    Runs go method by method (each over every case), so a partial sweep
+    already compares methods on all cases.
+    """
     log = output / "runs.jsonl"
-    for case in cases:
-        setups = None
-        for method, value, strategy, options in runs:
+    setups = {}
+    for method, value, strategy, options in runs:
+        for case in cases:
             if _key(case, method, value) in read_rows(log):
                 continue
-            setups = setups or setups_for(case)
-            result = run_strategy(strategy, setups, progress=False,
+            if case not in setups:
+                setups[case] = setups_for(case)
+            result = run_strategy(strategy, setups[case], progress=False,
                                   max_iterations=max_iterations, **options)
-            row = {"case": case, "method": method, "value": value, **evaluate(result, setups),
+            row = {"case": case, "method": method, "value": value,
+                   **evaluate(result, setups[case]),
                    "stopped": result.history[-1].get("stopped", "")}
             models = output / "models" / case
             models.mkdir(parents=True, exist_ok=True)
