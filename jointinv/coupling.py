@@ -250,8 +250,11 @@ class Coupling:
         sets the amplitude scales of the unnormalised kinds.
         """
         keys = list(start_models)
-        if len(keys) < 2:
-            raise ValueError(f"a coupling needs at least two models, got {keys}")
+        # a mixture over one model is a clustering smallness (PGI on one physics)
+        smallest = 1 if self.kind == "petrophysical" else 2
+        if len(keys) < smallest:
+            raise ValueError(f"a {self.kind!r} coupling needs at least {smallest} models, "
+                             f"got {keys}")
         area = grid.n_cells * grid.dx * grid.dz
         effective = self.weight * n_data_total / area
         if self.kind in ("joint_total_variation", "petrophysical"):

@@ -92,7 +92,8 @@ class GaussianMixtureCoupling(Term):
     Parameters
     ----------
     keys : sequence of str
-        Two or more models.
+        The models: two or more couple them; one makes the term a clustering
+        smallness of that model alone (as PGI on one physics).
     grid : Grid
     scales : dict
         ``{key: s}``: each model is divided by ``s`` (its mean absolute starting
@@ -114,8 +115,8 @@ class GaussianMixtureCoupling(Term):
     def __init__(self, keys, grid: Grid, scales: dict, n_clusters: int = 3,
                  floor: float = 1e-4, em_iterations: int = 20, seed: int = 0):
         self.keys = tuple(keys)
-        if len(self.keys) < 2 or len(set(self.keys)) != len(self.keys):
-            raise ValueError(f"keys must name at least 2 different models, got {self.keys}")
+        if not self.keys or len(set(self.keys)) != len(self.keys):
+            raise ValueError(f"keys must name one or more different models, got {self.keys}")
         self.grid = grid
         self.scales = {k: check_positive_float(f"scales[{k!r}]", scales[k]) for k in self.keys}
         self.n_clusters = check_positive_int("n_clusters", n_clusters)
