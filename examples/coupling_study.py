@@ -131,13 +131,13 @@ BASELINES = {
 SWEEPS = {
     "structure_guided": ("edge_contrast", (5.0, 0.5, 0.05, 0.005),
                          lambda contrast: _joint(edge_contrast=contrast)),
-    "petrophysical": ("lambda", (0.01, 0.1, 0.3, 1.0, 10.0), _coupled("petrophysical")),
-    "cross_gradient": ("lambda", (0.01, 0.1, 0.3, 1.0, 10.0), _coupled("cross_gradient")),
-    "sequential": ("lambda", (0.01, 0.1, 1.0, 10.0), lambda weight: (
+    "petrophysical": ("lambda", (0.01, 0.3, 1.0, 10.0), _coupled("petrophysical")),
+    "cross_gradient": ("lambda", (0.01, 0.3, 10.0), _coupled("cross_gradient")),
+    "sequential": ("lambda", (0.01, 1.0, 10.0), lambda weight: (
         "sequential", {"coupling": {"kind": "cross_gradient", "weight": weight}})),
-    "joint_total_variation": ("lambda", (0.01, 0.1, 1.0, 10.0),
+    "joint_total_variation": ("lambda", (0.01, 0.3, 10.0),
                               _coupled("joint_total_variation")),
-    "cross_gradient_unnormalized": ("lambda", (0.01, 0.1, 1.0, 10.0),
+    "cross_gradient_unnormalized": ("lambda", (0.01, 0.3, 10.0),
                                     _coupled("cross_gradient_unnormalized")),
     "joint_total_variation regularization": (
         "regularization_eps", (0.001, 0.01, 1.0),
