@@ -334,6 +334,9 @@ def main(argv=None):
     parser.add_argument("--tables", action="store_true", help="write sweeps.md")
     parser.add_argument("--figure", choices=CASES, default=None,
                         help="write methods_grid.png for this case")
+    parser.add_argument("--methods", nargs="+", default=None,
+                        choices=[*BASELINES, *SWEEPS, *COMBINATIONS],
+                        help="run only these methods of the sweep and combinations")
     parser.add_argument("--reverse", action="store_true",
                         help="run the list from its end (a second process meets the first)")
     parser.add_argument("--max-iterations", type=int, default=30)
@@ -348,6 +351,8 @@ def main(argv=None):
         runs = [(m, None, *spec) for m, spec in BASELINES.items()] + run_list(SWEEPS)
     if args.combinations:
         runs += run_list(COMBINATIONS)
+    if args.methods:
+        runs = [r for r in runs if r[0] in args.methods]
     if args.sweep or args.combinations:
         run_all(args.cases, runs[::-1] if args.reverse else runs, output, args.max_iterations)
     if args.tables:
