@@ -21,7 +21,7 @@ from .cases import Case
 from .grid import Grid
 from .registry import create_physics, load_physics
 
-__all__ = ["JOINT_CASES", "joint_case"]
+__all__ = ["DEMO_JOINT_METHOD", "JOINT_CASES", "joint_case"]
 
 _GRID = Grid(nx=40, nz=20, dx=5.0, dz=5.0, x0=-100.0, z0=0.0)
 
@@ -49,6 +49,18 @@ def _fault_geology(zz, xx):
 
 _GEOLOGIES = {"dike": _dike_geology, "fault": _fault_geology}
 JOINT_CASES = tuple(_GEOLOGIES)
+
+#: The joint method ``jointinv demo`` runs beside the independent inversions
+#: (a ``jointinv compare`` strategy entry): structure-guided smoothness (each
+#: model's smoothness relaxed across the other model's edges) with the
+#: petrophysical coupling (a 3-unit mixture over both properties, learned in
+#: flight), held 5 iterations at the target misfit. Chosen from the sweeps of
+#: ``examples/coupling_study.py`` as the best mean over the built-in cases and
+#: three hand-made geologies with every data set at its target
+#: (``examples/couplings/sweeps.md``).
+DEMO_JOINT_METHOD = {"name": "joint", "label": "structure_guided_petrophysical",
+                     "coupling": {"kind": "petrophysical", "weight": 0.1},
+                     "edge_contrast": 0.05, "hold_iterations": 5}
 
 
 def joint_case(name: str = "dike", n_boreholes_points: int = 17, borehole_top: float = 20.0,

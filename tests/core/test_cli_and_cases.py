@@ -5,6 +5,7 @@ import torch
 import jointinv
 from jointinv.cases import crosshole_traveltime_case
 from jointinv.cli import main
+from jointinv.joint_cases import DEMO_JOINT_METHOD
 
 
 def test_gauss_newton_reaches_target_on_linear_traveltime_in_five_iterations():
@@ -45,11 +46,13 @@ def test_joint_demo_writes_comparison_table_and_figure(tmp_path, capsys):
     assert main(["demo", "--case", "fault", "--output", str(tmp_path), "--quiet",
                  "--max-iterations", "2"]) == 0
     out = capsys.readouterr().out
-    assert "| independent | traveltime |" in out and "| cross_gradient | dcr |" in out
+    joint = DEMO_JOINT_METHOD["label"]
+    assert "| independent | traveltime |" in out and f"| {joint} | dcr |" in out
+    assert "structure-guided smoothness (edge contrast" in out
     rows = (tmp_path / "metrics.csv").read_text().splitlines()
     assert len(rows) == 1 + 2 * 2  # header + (2 methods x 2 properties)
     assert (tmp_path / "models.png").stat().st_size > 1000
-    for method in ("independent", "cross_gradient"):
+    for method in ("independent", joint):
         assert (tmp_path / method / "metrics.json").exists()
 
 
