@@ -337,15 +337,15 @@ def plot_methods(output: Path, case: str, methods: list, max_iterations: int) ->
             for m, v in methods]
     run_all([case], runs, output, max_iterations)
     setups = setups_for(case)
-    models = {"true": {k: setups[k].true_model for k in PROPERTIES}}
+    columns = {"traveltime": "velocity", "dcr": "log10 resistivity"}
+    models = {"true": {columns[k]: setups[k].true_model for k in PROPERTIES}}
     for method, value, _, _ in runs:
         stored = np.load(output / "models" / case / f"{method}={value}.npz")
         label = method if value is None else f"{method} ({_text(value)})"
-        models[label] = {k: stored[k] for k in PROPERTIES}
-    return plot_model_grid(list(models), list(PROPERTIES), models,
+        models[label] = {columns[k]: stored[k] for k in PROPERTIES}
+    return plot_model_grid(list(models), list(columns.values()), models,
                            setups["traveltime"].operator.grid, output / "methods_grid.png",
                            units=["m/s", "log10 ohm m"],
-                           properties=["velocity", "log10 resistivity"],
                            title=f"{case}: methods x properties")
 
 
