@@ -155,7 +155,8 @@ COMBINATIONS = {
         lambda pair: _joint({"kind": "cross_gradient", "weight": pair[1]},
                             edge_contrast=pair[0])),
     "structure_guided + cross_gradient + petrophysical": (
-        "edge_contrast, lambda cg, lambda petro", ((0.05, 0.3, 0.1),),
+        "edge_contrast, lambda cg, lambda petro", ((0.05, 0.3, 0.1), (0.05, 1.0, 0.1),
+                                                   (0.05, 1.0, 0.03)),
         lambda triple: _joint([{"kind": "cross_gradient", "weight": triple[1]},
                                {"kind": "petrophysical", "weight": triple[2]}],
                               edge_contrast=triple[0])),
