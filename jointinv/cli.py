@@ -76,9 +76,10 @@ def _demo_joint_method(solver: str) -> tuple[dict, str]:
 
     if solver == "gauss_newton":
         method = DEMO_JOINT_METHOD
-        weight = method["coupling"]["weight"]
+        couplings = " and ".join(f"{c['kind'].replace('_', '-')} (lambda={c['weight']:g})"
+                                 for c in method["coupling"])
         return method, (f"structure-guided smoothness (edge contrast {method['edge_contrast']:g})"
-                        f" with the petrophysical coupling (lambda={weight:g})")
+                        f" with {couplings} couplings")
     return {"name": "cross_gradient"}, f"cross-gradient ({solver} runs no structure guidance)"
 
 
@@ -182,12 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="run a built-in demo: a joint seismic-DC case, or cross-hole travel times",
         description="Run a built-in demo: a joint seismic-DC geology inverted independently "
-                    "and jointly (structure-guided smoothness with the petrophysical "
-                    "coupling), or cross-hole travel times alone.")
+                    "and jointly (structure-guided smoothness with cross-gradient and "
+                    "petrophysical couplings), or cross-hole travel times alone.")
     demo.add_argument("--case", default="fault", choices=["fault", "dike", "crosshole"],
                       help="joint geology (fault, dike) inverted independently and jointly "
-                           "(structure-guided smoothness with the petrophysical coupling), or "
-                           "the travel-time-only cross-hole case (default: %(default)s)")
+                           "(structure-guided smoothness with cross-gradient and petrophysical "
+                           "couplings), or the travel-time-only cross-hole case "
+                           "(default: %(default)s)")
     _add_run_options(demo, "folder for models, metrics and figures, new or empty "
                            "(default: %(default)s)", default="jointinv-output/demo")
     demo.add_argument("--solver", default="gauss_newton",
