@@ -27,7 +27,7 @@ from .objective import Term
 from .validation import check_nonnegative_float, check_positive_float, check_positive_int
 
 __all__ = ["COUPLING_KINDS", "Coupling", "CrossGradient", "DEFAULT_COUPLING_WEIGHT",
-           "JointTotalVariation", "NCG_EPS", "NormalizedCrossGradient"]
+           "DEFAULT_WEIGHTS", "JointTotalVariation", "NCG_EPS", "NormalizedCrossGradient"]
 
 #: Gradient floor of the normalised cross-gradient, relative to each model's
 #: largest gradient: the coupling and the reported similarity both use it.
@@ -178,11 +178,18 @@ class JointTotalVariation(Term):
 COUPLING_KINDS = ("cross_gradient", "cross_gradient_unnormalized", "joint_total_variation",
                   "petrophysical")
 
-#: Default unit-free coupling weight lambda. At 1, models whose gradients are
-#: everywhere perpendicular cost as much as all data sets sitting at their
-#: target misfit; 0.3 balanced structure and data fit on the built-in joint
-#: cases (velocity [m/s] with log10 resistivity).
-DEFAULT_COUPLING_WEIGHT = 0.3
+#: Default unit-free weight lambda of each kind: at 1, models whose gradients
+#: are everywhere perpendicular (normalised cross-gradient) cost as much as
+#: all data sets sitting at their target misfit. Chosen from the sweeps of
+#: ``examples/coupling_study.py`` over three decades on five cases (the two
+#: built-in joint cases and three hand-made geologies; tables in
+#: ``examples/couplings/sweeps.md``): the weight with the best mean RMSE of
+#: both properties with every data set at its target.
+DEFAULT_WEIGHTS = {"cross_gradient": 0.3, "cross_gradient_unnormalized": 0.3,
+                   "joint_total_variation": 0.3, "petrophysical": 0.3}
+
+#: Default weight of the normalised cross-gradient (the default kind).
+DEFAULT_COUPLING_WEIGHT = DEFAULT_WEIGHTS["cross_gradient"]
 
 
 class Coupling:
@@ -190,7 +197,9 @@ class Coupling:
 
     Parameters
     ----------
-    kind : {"cross_gradient", "cross_gradient_unnormalized", "joint_total_variation"}
+    kind : str
+        One of :data:`COUPLING_KINDS`:
+
         - ``"cross_gradient"``: :class:`NormalizedCrossGradient` of every pair
           of models; the objective adds ``weight * n_data * mean |u1 x u2|^2``
           per pair (the mean over the grid area is in [0, 1]).
@@ -206,8 +215,12 @@ class Coupling:
 
         ``n_data`` is the total number of data of all physics and ``area`` the
         grid's area [m^2].
-    weight : float, default :data:`DEFAULT_COUPLING_WEIGHT`
-        lambda, dimensionless, >= 0.
+    weight : float, optional
+        lambda, dimensionless, >= 0. Default per kind (:data:`DEFAULT_WEIGHTS`,
+        from the coupling sweeps on five cases): ``cross_gradient`` 0.3,
+        ``cross_gradient_unnormalized`` 0.3, ``joint_total_variation`` 0.3,
+        ``petrophysical`` 0.3 (0.1 beside structure guidance and a
+        cross-gradient, as in ``jointinv.joint_cases.DEMO_JOINT_METHOD``).
     eps : float, optional
         Gradient floor: relative to each model's largest gradient for the
         normalised cross-gradient (default :data:`NCG_EPS`), the square-root
@@ -215,12 +228,13 @@ class Coupling:
         unnormalised cross-gradient.
     """
 
-    def __init__(self, kind: str = "cross_gradient", weight: float = DEFAULT_COUPLING_WEIGHT,
+    def __init__(self, kind: str = "cross_gradient", weight: float | None = None,
                  eps: float | None = None, n_clusters: int = 3):
         if kind not in COUPLING_KINDS:
             raise ValueError(f"coupling kind must be one of {list(COUPLING_KINDS)}, got {kind!r}")
         self.kind = kind
-        self.weight = check_nonnegative_float("coupling weight", weight)
+        self.weight = check_nonnegative_float(
+            "coupling weight", DEFAULT_WEIGHTS[kind] if weight is None else weight)
         if eps is not None and kind in ("cross_gradient_unnormalized", "petrophysical"):
             raise ValueError(f"eps is not used by the {kind!r} coupling; leave it None")
         self.n_clusters = check_positive_int("coupling n_clusters", n_clusters)
