@@ -328,7 +328,7 @@ def summary_table(rows: dict, cases, against_zero: bool = False) -> list:
 
 
 #: The method ``jointinv demo`` runs (``DEMO_JOINT_METHOD``), as named in this study.
-DEFAULT_METHOD = ("structure_guided + cross_gradient + petrophysical", (0.05, 0.3, 0.1))
+DEFAULT_METHOD = ("structure_guided + cross_gradient + petrophysical", (0.05, 1.0, 0.03))
 
 #: Depth [m] above which the surface DC lines resolve the resistivity.
 DC_DEPTH = 20.0

@@ -60,8 +60,8 @@ JOINT_CASES = tuple(_GEOLOGIES)
 #: RMSE over the two built-in cases and three hand-made geologies with every
 #: data set at its target (``examples/couplings/sweeps.md``).
 DEMO_JOINT_METHOD = {"name": "joint", "label": "structure_guided_cg_petrophysical",
-                     "coupling": [{"kind": "cross_gradient", "weight": 0.3},
-                                  {"kind": "petrophysical", "weight": 0.1}],
+                     "coupling": [{"kind": "cross_gradient", "weight": 1.0},
+                                  {"kind": "petrophysical", "weight": 0.03}],
                      "edge_contrast": 0.05, "hold_iterations": 5}
 
 
