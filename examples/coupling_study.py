@@ -396,6 +396,8 @@ def plot_methods(output: Path, case: str, methods: list, max_iterations: int) ->
     for method, value, _, _ in runs:
         stored = np.load(output / "models" / case / f"{method}={value}.npz")
         label = method if value is None else f"{method} ({_text(value)})"
+        if (method, value) == DEFAULT_METHOD:
+            label = f"default: guided + CG + petro. ({_text(value)})"
         models[label] = {columns[k]: stored[k] for k in PROPERTIES}
     return plot_model_grid(list(models), list(columns.values()), models,
                            setups["traveltime"].operator.grid, output / "methods_grid.png",
@@ -405,7 +407,7 @@ def plot_methods(output: Path, case: str, methods: list, max_iterations: int) ->
 
 #: The figure's rows: each method at the weight the sweeps favour, then the default.
 FIGURE_METHODS = [("independent", None), ("cross_gradient", 0.3),
-                  ("joint_total_variation", 0.3), ("structure_guided", 0.05),
+                  ("joint_total_variation", 10.0), ("structure_guided", 0.05),
                   ("petrophysical", 0.3), DEFAULT_METHOD]
 
 
