@@ -19,7 +19,8 @@ time); a rerun skips the rows already there, so an interrupted sweep resumes.
 writes ``sweeps.md`` (a table per method, ratios to the independent run of
 the same case) and ``--figure CASE`` the methods x properties figure.
 
-Run (the whole sweep, the tables and the figure, ~1 h on one core)::
+Run (the whole sweep, the tables and the figure: 185 runs, ~7-250 s each; it took
+about 70 min in four processes on a shared, loaded 2-core machine)::
 
     python examples/coupling_study.py --sweep --combinations --tables --figure faulted_three_layers
 """
