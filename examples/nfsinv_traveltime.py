@@ -33,8 +33,6 @@ Methods:
   velocity operator cannot take), trained through the physics by Adam (lr 1e-3) on the
   data misfit alone (the paper's objective: ``Annealing("constant", 0)``) for
   1000 / 4500 iterations (``--stop-at-target`` stops at chi^2 = N instead).
-  ``--head linear`` uses ``slowness = 10 y + 1`` instead: the gain of the
-  paper's ``10 tanh`` near zero, unbounded, starting at the background.
 
 Printed: RMSE in slowness against the true model, the paper's values, chi^2/N,
 iterations and wall time. ``--svd K`` also computes the leading ``K`` singular
@@ -45,7 +43,7 @@ randomised SVD over ``jvp``/``vjp``), prints their wall time and plots them.
 Run::
 
     python examples/nfsinv_traveltime.py [--cases 1 2] [--methods conventional neural]
-                                         [--head softplus|linear] [--background gstools|matern]
+                                         [--background gstools|matern]
                                          [--output DIR] [--stop-at-target]
 """
 
@@ -138,20 +136,14 @@ class TracedField(NeuralField):
         return properties
 
 
-HEADS = {
-    # slowness = softplus(y) + 0.01 > 0: starts near 0.7 (the background is 1), and
-    # unlike a tanh head it cannot saturate at zero slowness (infinite velocity)
-    "softplus": OutputHead("softplus", offset=0.01, map="reciprocal"),
-    # the paper's 10 tanh has slope 10 at zero: Adam's weight steps move the
-    # slowness 10x faster than through softplus (slope <= 1)
-    "linear": OutputHead("none", scale=10.0, offset=1.0, map="reciprocal"),
-}
-
-
-def neural_field(case: int, grid: Grid, stop_at_target: bool, head: str) -> NeuralField:
+def neural_field(case: int, grid: Grid, stop_at_target: bool) -> NeuralField:
     """NFs-Inv's field for Case 1 (basic encoding) or 2 (Gaussian features, scale 0.5)."""
     schedule = Annealing("constant", initial=0.0, stop_at_target=stop_at_target)
-    head = HEADS[head]
+    # slowness = softplus(y) + 0.01 > 0: starts near 0.7 (the background is 1), and
+    # unlike a tanh head it cannot saturate at zero slowness (infinite velocity);
+    # the paper's 10 tanh (or a linear head of the same slope) reaches negative
+    # slowness on Case 2, which a velocity operator refuses
+    head = OutputHead("softplus", offset=0.01, map="reciprocal")
     if case == 1:
         return TracedField(grid, {"velocity": head}, encoding="basic", schedule=schedule)
     return TracedField(grid, {"velocity": head}, encoding="gaussian", n_features=128,
@@ -162,7 +154,7 @@ def run(case: int, method: str, operator, data, truth, args):
     start = torch.ones_like(truth)  # slowness (and velocity) 1
     if method == "conventional":
         return jointinv.invert(operator, data, start, true_model=1.0 / truth, progress=False)
-    field = neural_field(case, operator.grid, args.stop_at_target, args.head)
+    field = neural_field(case, operator.grid, args.stop_at_target)
     field.trace(truth, args.trace)
     iterations = args.iterations or ITERATIONS[case]
     untrained = jacobian_svd(field, k=args.svd, block=8) if args.svd else None
@@ -189,8 +181,6 @@ def main():
     parser.add_argument("--iterations", type=int, default=None,
                         help="neural-field iterations (default: the paper's 1000 / 4500)")
     parser.add_argument("--stop-at-target", action="store_true")
-    parser.add_argument("--head", default="softplus", choices=list(HEADS),
-                        help="the field's slowness head (default: %(default)s)")
     parser.add_argument("--background", default="gstools", choices=["gstools", "matern"],
                         help="Case 2's random background (default: %(default)s, the paper's)")
     parser.add_argument("--progress", action="store_true")
