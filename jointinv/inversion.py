@@ -22,7 +22,7 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
            beta0_ratio: float = 1.0, cooling_factor: float = 2.0, cooling_rate: int = 1,
            chi_factor: float = 1.0, max_iterations: int = 20, cg_max_iterations: int = 20,
            sensitivity_weighting: bool = False, bounds: tuple | None = None,
-           lr: float | None = None, parameterization=None,
+           lr: float | None = None, parameterization=None, mask=None,
            true_model: torch.Tensor | None = None, progress: bool = True) -> InversionResult:
     """Invert ``data`` for a cell model with Tikhonov regularization.
 
@@ -66,6 +66,10 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
         reciprocal map (slowness) the
         default upper velocity bound is 100 times the fastest initial velocity,
         which keeps slowness positive.
+    mask : numpy.ndarray or torch.Tensor, optional
+        Boolean ``(nz, nx)``, True where the model stays at ``initial_model``
+        (e.g. a water layer of known velocity). Every solver and
+        parameterization returns the start on those cells, bit for bit.
     progress : bool
         Show a progress bar.
 
@@ -88,7 +92,7 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
     setup = PhysicsSetup(operator, data, initial_model, true_model=true_model,
                          reference_model=reference_model, alpha_s=alpha_s, alpha_x=alpha_x,
                          alpha_z=alpha_z, chi_factor=chi_factor, map=map, bounds=bounds,
-                         sensitivity_weighting=sensitivity_weighting, beta=beta)
+                         sensitivity_weighting=sensitivity_weighting, beta=beta, mask=mask)
     start = time.perf_counter()
     built = {name: setup.build(name)}
     output = run(built, options, parameterization=parameterization)

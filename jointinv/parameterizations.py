@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .maps import Map, get_map
+from .masks import apply_mask, check_mask
 from .validation import as_model_tensor, check_finite_tensor
 
 __all__ = ["Parameterization", "Cells"]
@@ -77,6 +78,10 @@ class Cells(Parameterization):
     lower, upper : float or None
         Bounds of the inversion variable ``m`` (not of the property); every
         solver keeps ``m`` inside them.
+    mask : torch.Tensor or numpy.ndarray, optional
+        Boolean ``(nz, nx)``, True where the cell keeps its starting value
+        (e.g. a water layer): the property and the variable returned there
+        are the start, bit for bit, whatever the optimizer does.
 
     Notes
     -----
@@ -86,7 +91,7 @@ class Cells(Parameterization):
     """
 
     def __init__(self, initial, map: str | Map = "identity", key: str = "model",
-                 lower: float | None = None, upper: float | None = None):
+                 lower: float | None = None, upper: float | None = None, mask=None):
         super().__init__()
         initial = check_finite_tensor("initial", as_model_tensor("initial", initial))
         if initial.ndim != 2:
@@ -104,6 +109,9 @@ class Cells(Parameterization):
         if not bool(torch.isfinite(variable).all()):
             raise ValueError(f"initial is outside the domain of the {self.map.name!r} map")
         variable = self._clamp(variable)
+        self.mask = check_mask("mask", mask, tuple(initial.shape), initial.device)
+        self.register_buffer("start_property", initial.detach().clone())
+        self.register_buffer("start_variable", variable.detach().clone())
         # a zero start says nothing about the model's size: then steps are absolute
         self.scale = float(variable.pow(2).mean().sqrt()) or 1.0
         self.normalized = nn.Parameter(variable / self.scale)
@@ -116,7 +124,8 @@ class Cells(Parameterization):
     @property
     def variable(self) -> torch.Tensor:
         """The inversion variable ``m`` ``(nz, nx)`` (differentiable), inside the bounds."""
-        return self._clamp(self.normalized * self.scale)
+        return apply_mask(self._clamp(self.normalized * self.scale), self.mask,
+                          self.start_variable)
 
     def set_variable(self, m: torch.Tensor) -> None:
         """Replace the cell values by the inversion variable ``m`` (e.g. a Gauss-Newton result)."""
@@ -124,7 +133,8 @@ class Cells(Parameterization):
             self.normalized.copy_(self._clamp(m.to(self.normalized)) / self.scale)
 
     def forward(self) -> dict:
-        return {self.keys[0]: self.map(self.variable)}
+        return {self.keys[0]: apply_mask(self.map(self.variable), self.mask,
+                                         self.start_property)}
 
     def variables(self, properties: dict, maps: dict) -> dict:
         # the cell values themselves: no round trip through map.inverse

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from .coupling import Coupling
+from .masks import apply_mask, hold_fixed_cells
 from .parameterizations import Parameterization
 from .problem import InversionProblem
 from .result import InversionResult
@@ -220,10 +222,13 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
             upper={k: b.upper for k, b in built.items()},
             block_preconditioner=preconditioner, progress=options.progress, start_point=point,
             hold_iterations=options.hold_iterations,
+            fixed={k: b.mask for k, b in built.items()},
             callback=None if not updates else (
                 lambda _, m, __: [update.update(m) for update in updates]))
         variables = final.variables
-        properties = {k: problem.maps[k](variables[k]) for k in keys}
+        # the variables of fixed cells never moved; the start itself avoids map round-off
+        properties = {k: apply_mask(problem.maps[k](variables[k]), built[k].mask,
+                                    built[k].setup.initial_model) for k in keys}
         # the final point simulated these models already
         predicted = {}
         for key, linear in final.linear:
@@ -231,9 +236,13 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
     else:
         modules = [parameterization] if parameterization is not None else \
             [b.cells() for b in built.values()]
-        properties, history = optimize(problem, modules, optimizer=options.solver, lr=options.lr,
-                                       max_iterations=options.max_iterations,
-                                       progress=options.progress)
+        fixed = {k: (b.mask, b.setup.initial_model) for k, b in built.items()}
+        with ExitStack() as stack:
+            for module in modules:
+                stack.enter_context(hold_fixed_cells(module, fixed))
+            properties, history = optimize(problem, modules, optimizer=options.solver,
+                                           lr=options.lr, max_iterations=options.max_iterations,
+                                           progress=options.progress)
         properties = {k: properties[k] for k in keys}
         variables = {k: problem.maps[k].inverse(properties[k]) for k in keys}
         predicted = {k: built[k].misfit.predict(properties[k]) for k in keys}
