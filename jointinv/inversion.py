@@ -22,7 +22,7 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
            beta0_ratio: float = 1.0, cooling_factor: float = 2.0, cooling_rate: int = 1,
            chi_factor: float = 1.0, max_iterations: int = 20, cg_max_iterations: int = 20,
            sensitivity_weighting: bool = False, bounds: tuple | None = None,
-           lr: float | None = None, parameterization=None, mask=None,
+           lr: float | None = None, step=None, parameterization=None, mask=None,
            true_model: torch.Tensor | None = None, progress: bool = True) -> InversionResult:
     """Invert ``data`` for a cell model with Tikhonov regularization.
 
@@ -43,20 +43,24 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
         ``(nz, nx)`` models of the property (e.g. velocity [m/s]); the reference
         defaults to the initial model. ``true_model`` only feeds the metrics.
     solver : {"gauss_newton", "adam", "lbfgs"}
-        Gauss-Newton-CG with beta cooling (SimPEG's recipe), or a first-order
-        torch optimizer with fixed beta (see :class:`jointinv.runner.SolverOptions`).
+        Gauss-Newton-CG, or a first-order torch optimizer; all cool beta
+        (see :class:`jointinv.runner.SolverOptions`).
     parameterization : Parameterization, optional
         A module returning ``{name: property}`` (e.g. a deep image prior
         that outputs velocity [m/s]); first-order solvers only. Default: cells.
     lr : float, optional
-        First-order learning rate (default 1e-2 for Adam: about 1 % of the
-        model per step with cells).
+        First-order learning rate. With cells it is relative: Adam moves a
+        cell by at most about ``lr`` times the RMS starting model per step
+        (default 0.01, i.e. 1 %); with a network, in its weights' units.
+    step : float, optional
+        Instead of ``lr``, Adam's step per iteration in the property's units
+        (e.g. ``step=20.0`` for about 20 m/s per iteration), cells only.
     beta : float, optional
         Trade-off parameter; estimated from the largest-eigenvalue ratio of the
         data and model Hessians times ``beta0_ratio`` if omitted.
     cooling_factor, cooling_rate : float, int
-        Gauss-Newton divides beta by ``cooling_factor`` every ``cooling_rate``
-        iterations while the misfit is above target.
+        Every solver divides beta by ``cooling_factor`` every ``cooling_rate``
+        iterations while the misfit is above target (1: fixed beta).
     sensitivity_weighting : bool
         Weight the regularization by normalised sensitivities (SimPEG's
         ``UpdateSensitivityWeights``), computed once at the initial model.
@@ -85,7 +89,7 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
     options = SolverOptions(solver=solver, max_iterations=max_iterations,
                             beta0_ratio=beta0_ratio, cooling_factor=cooling_factor,
                             cooling_rate=cooling_rate, cg_max_iterations=cg_max_iterations,
-                            lr=lr, progress=progress)
+                            lr=lr, step=step, progress=progress)
     name = name or operator.property.replace(" ", "_") or "model"
     if parameterization is not None and len(parameterization.keys) == 1:
         name = parameterization.keys[0]

@@ -141,8 +141,15 @@ class Cells(Parameterization):
         return {self.keys[0]: self.variable}
 
     def project_(self) -> None:
+        if self.lower is None and self.upper is None:
+            return
         with torch.no_grad():
-            self.normalized.copy_(self._clamp(self.normalized * self.scale) / self.scale)
+            m = self.normalized * self.scale
+            # only cells outside the bounds change: the others keep their bits, so an
+            # evaluation made at these parameters stays valid
+            outside = self._clamp(m) != m
+            self.normalized.copy_(torch.where(outside, self._clamp(m) / self.scale,
+                                              self.normalized))
 
     def check_bounds(self, lower, upper) -> None:
         """Cells honour bounds of the inversion variable (see ``lower``/``upper``)."""

@@ -44,13 +44,18 @@ class SolverOptions:
         only), or a first-order torch optimizer with fixed betas (any
         parameterization).
     max_iterations : int, >= 1
-        Gauss-Newton iterations or optimizer steps.
+        Gauss-Newton iterations or optimizer steps (first-order solvers run
+        one evaluation, i.e. one simulation and one adjoint per data set, per
+        step; L-BFGS more when its line search rejects the unit step).
     beta0_ratio : float, > 0
         Starting beta = ratio x largest-eigenvalue ratio of the data and
         regularization Hessians (when a setup gives no ``beta``).
     cooling_factor : float, >= 1
-        Gauss-Newton divides beta by it every ``cooling_rate`` iterations
-        while the data set is above its target.
+        Every solver divides beta by it every ``cooling_rate`` iterations
+        while the data set is above its target (SimPEG's ``BetaSchedule``);
+        1 keeps the betas fixed. First-order solvers apply the new beta from
+        the next evaluation; a parameterization's ``schedule`` (annealing)
+        replaces the cooling.
     cooling_rate : int, >= 1
     cg_max_iterations : int, >= 1
         Conjugate-gradient iterations per Gauss-Newton step.
@@ -60,7 +65,16 @@ class SolverOptions:
         misfits held at their targets (see
         :func:`jointinv.solvers.gauss_newton.hold_at_target`); 0 stops there.
     lr : float, optional
-        First-order learning rate (see :func:`jointinv.solvers.optimize`).
+        First-order learning rate. With cell models it is *relative*: Adam
+        moves each cell by at most about ``lr`` times the RMS of the starting
+        model per step (0.01: 1 %, e.g. 25 m/s for 2500 m/s); with a network
+        parameterization it is in the units of the network's weights. Default
+        0.01 for Adam, 1 for L-BFGS (a scale of its quasi-Newton step).
+    step : float or dict, optional
+        Adam with cell models only: the step per iteration in the units of
+        the property (e.g. 20.0 for about 20 m/s), ``{key: step}`` when
+        several physics are inverted; converted to ``lr = step / RMS(start)``
+        for each model. Give ``lr`` or ``step``, not both.
     progress : bool
         Show progress (a bar in a terminal, a line per iteration in a file).
     """
@@ -73,6 +87,7 @@ class SolverOptions:
     cg_max_iterations: int = 20
     hold_iterations: int = 0
     lr: float | None = None
+    step: float | dict | None = None
     progress: bool = True
 
     def __post_init__(self):
@@ -91,6 +106,18 @@ class SolverOptions:
                              f"betas between iterations), got solver {self.solver!r}")
         if self.lr is not None:
             self.lr = check_positive_float("lr", self.lr)
+        if self.step is not None:
+            if self.solver != "adam":
+                raise ValueError(f"step sets Adam's step size; solver {self.solver!r} chooses "
+                                 f"its own steps (use lr for L-BFGS's scale)")
+            if self.lr is not None:
+                raise ValueError(f"give lr (relative) or step (property units), not both; "
+                                 f"got lr={self.lr} and step={self.step}")
+            if isinstance(self.step, dict):
+                self.step = {k: check_positive_float(f"step[{k!r}]", v)
+                             for k, v in self.step.items()}
+            else:
+                self.step = check_positive_float("step", self.step)
         if not isinstance(self.progress, bool):
             raise TypeError(f"progress must be True or False, got {self.progress!r}")
 
@@ -156,6 +183,32 @@ def _check_parameterization(parameterization, built: dict):
     for b in built.values():
         if b.setup.bounds is not None:
             parameterization.check_bounds(*b.setup.bounds)
+
+
+def _learning_rates(options: SolverOptions, built: dict, parameterization):
+    """``lr``, or one relative rate per cell model from ``options.step`` [property units]."""
+    if options.step is None:
+        return options.lr
+    if parameterization is not None:
+        raise ValueError(f"step is in the units of a cell model's property; with "
+                         f"{type(parameterization).__name__} give lr (in the units of its "
+                         f"parameters) instead")
+    steps = options.step
+    if not isinstance(steps, dict):
+        if len(built) > 1:
+            raise ValueError(f"step must be a dict {{model: step}} when several models are "
+                             f"inverted (their units differ): {sorted(built)}")
+        steps = {key: steps for key in built}
+    missing = sorted(set(built) - set(steps))
+    unknown = sorted(set(steps) - set(built))
+    if missing or unknown:
+        raise ValueError(f"step must give every model {sorted(built)}; missing {missing}, "
+                         f"unknown {unknown}")
+    rates = []
+    for key, b in built.items():
+        rms = float(b.setup.initial_model.pow(2).mean().sqrt()) or 1.0
+        rates.append(steps[key] / rms)
+    return rates
 
 
 def run(built: dict, options: SolverOptions, couplings=None, parameterization=None,
@@ -240,9 +293,11 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
         with ExitStack() as stack:
             for module in modules:
                 stack.enter_context(hold_fixed_cells(module, fixed))
-            properties, history = optimize(problem, modules, optimizer=options.solver,
-                                           lr=options.lr, max_iterations=options.max_iterations,
-                                           progress=options.progress)
+            properties, history = optimize(
+                problem, modules, optimizer=options.solver,
+                lr=_learning_rates(options, built, parameterization),
+                max_iterations=options.max_iterations, progress=options.progress,
+                cooling_factor=options.cooling_factor, cooling_rate=options.cooling_rate)
         properties = {k: properties[k] for k in keys}
         variables = {k: problem.maps[k].inverse(properties[k]) for k in keys}
         predicted = {k: built[k].misfit.predict(properties[k]) for k in keys}
