@@ -23,6 +23,7 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
            chi_factor: float = 1.0, max_iterations: int = 20, cg_max_iterations: int = 20,
            sensitivity_weighting: bool = False, bounds: tuple | None = None,
            lr: float | None = None, step=None, parameterization=None, mask=None,
+           misfit="l2",
            true_model: torch.Tensor | None = None, progress: bool = True) -> InversionResult:
     """Invert ``data`` for a cell model with Tikhonov regularization.
 
@@ -70,6 +71,12 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
         reciprocal map (slowness) the
         default upper velocity bound is 100 times the fastest initial velocity,
         which keeps slowness positive.
+    misfit : {"l2", "envelope", "correlation"} or callable, default "l2"
+        The data misfit: chi-squared, or a waveform misfit of
+        :mod:`jointinv.waveform_misfits` for shot gathers (first-order
+        solvers), scaled to equal chi-squared at the start; histories then
+        also report ``chi2[key]`` (the chi-squared misfit of the same
+        prediction, which the target and ``chi2/N`` refer to).
     mask : numpy.ndarray or torch.Tensor, optional
         Boolean ``(nz, nx)``, True where the model stays at ``initial_model``
         (e.g. a water layer of known velocity). Every solver and
@@ -96,7 +103,8 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
     setup = PhysicsSetup(operator, data, initial_model, true_model=true_model,
                          reference_model=reference_model, alpha_s=alpha_s, alpha_x=alpha_x,
                          alpha_z=alpha_z, chi_factor=chi_factor, map=map, bounds=bounds,
-                         sensitivity_weighting=sensitivity_weighting, beta=beta, mask=mask)
+                         sensitivity_weighting=sensitivity_weighting, beta=beta, mask=mask,
+                         misfit=misfit)
     start = time.perf_counter()
     built = {name: setup.build(name)}
     output = run(built, options, parameterization=parameterization)

@@ -11,7 +11,7 @@ import torch
 from .data import Data
 from .maps import Map, get_map
 from .masks import check_mask
-from .objective import DataMisfit, Term
+from .objective import DataMisfit, Term, misfit_function
 from .operator import PhysicsOperator
 from .parameterizations import Cells
 from .regularization import tikhonov
@@ -144,6 +144,11 @@ class PhysicsSetup:
         Regularization weighted by normalised sensitivities.
     beta : float, optional
         Starting trade-off parameter, > 0 (estimated when omitted).
+    misfit : str or callable, default "l2"
+        Data misfit: ``"l2"`` (chi-squared), ``"envelope"`` or
+        ``"correlation"`` for waveform data, or ``f(predicted, data)``; see
+        :class:`jointinv.objective.DataMisfit` (first-order solvers only for
+        anything but ``"l2"``).
     mask : numpy.ndarray or torch.Tensor, optional
         Boolean ``(nz, nx)``: True where the model is fixed at
         ``initial_model`` (e.g. a water layer); every solver and
@@ -166,6 +171,7 @@ class PhysicsSetup:
     sensitivity_weighting: bool = False
     beta: float | None = None
     mask: object = None
+    misfit: object = "l2"
 
     def __post_init__(self):
         if not isinstance(self.operator, PhysicsOperator):
@@ -194,6 +200,7 @@ class PhysicsSetup:
         self.bounds = _check_bounds(self.bounds, self.initial_model)
         self.mask = check_mask("mask", self.mask, self.operator.grid.shape,
                                self.initial_model.device)
+        misfit_function(self.misfit, self.operator.property, self.data)  # checks it
 
     def build(self, key: str, smoothness: bool = True) -> BuiltPhysics:
         """The misfit, regularization, start and bounds of this physics under name ``key``.
@@ -201,7 +208,8 @@ class PhysicsSetup:
         ``smoothness=False`` leaves the smoothness out of the regularization
         (only the smallness stays): for a joint regularization that replaces it.
         """
-        misfit = DataMisfit(key, self.operator, self.data, chi_factor=self.chi_factor)
+        misfit = DataMisfit(key, self.operator, self.data, chi_factor=self.chi_factor,
+                            function=self.misfit)
         start = self.map.inverse(self.initial_model)
         if not bool(torch.isfinite(start).all()):
             raise ValueError(f"initial_model is outside the domain of the {self.map.name!r} map")

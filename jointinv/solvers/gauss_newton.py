@@ -123,6 +123,10 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
         One row per iteration (row 0 is the starting model); the last row has
         ``stopped``, the reason the solver stopped.
     """
+    others = [f"{m.key!r}: {m.function_name!r}" for m in problem.misfits if not m.is_chi_squared]
+    if others:
+        raise ValueError(f"Gauss-Newton needs chi-squared (misfit 'l2') data misfits, got "
+                         f"{', '.join(others)}; use solver 'adam' or 'lbfgs'")
     start = time.perf_counter()
     point = start_point if start_point is not None else problem.linearize(models)
     history = [record(problem, 0, point.parts(), point.phi(), start, step=0.0,
