@@ -23,7 +23,7 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
            chi_factor: float = 1.0, max_iterations: int = 20, cg_max_iterations: int = 20,
            sensitivity_weighting: bool = False, bounds: tuple | None = None,
            lr: float | None = None, step=None, parameterization=None, mask=None,
-           misfit="l2",
+           misfit="l2", frequencies=None, filter_order: int = 4,
            true_model: torch.Tensor | None = None, progress: bool = True) -> InversionResult:
     """Invert ``data`` for a cell model with Tikhonov regularization.
 
@@ -81,6 +81,15 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
         Boolean ``(nz, nx)``, True where the model stays at ``initial_model``
         (e.g. a water layer of known velocity). Every solver and
         parameterization returns the start on those cells, bit for bit.
+    frequencies : sequence of float, optional
+        Multiscale inversion: increasing low-pass corners [Hz] (e.g. ``[3, 6,
+        12]``); one inversion per band, the observed data and the operator's
+        wavelet low-passed alike (:func:`jointinv.waveforms.lowpass` of order
+        ``filter_order``), each band warm-started from the previous model,
+        one progress line per band (:func:`jointinv.multiscale.invert_bands`).
+        ``max_iterations`` applies to each band; the regularization's
+        reference stays ``reference_model`` (default: the first start).
+        Needs a waveform operator (``dt``, ``source_amplitudes``).
     progress : bool
         Show a progress bar.
 
@@ -88,9 +97,21 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
     -------
     InversionResult
     """
+    given = dict(locals())  # every argument, for the band-by-band runs
     if not isinstance(operator, PhysicsOperator):
         raise TypeError(f"operator must be a jointinv.PhysicsOperator, "
                         f"got {type(operator).__name__}")
+    if frequencies is not None:
+        from .multiscale import invert_bands
+
+        reference = initial_model if reference_model is None else reference_model
+
+        def one_band(band_data, start):
+            return invert(**{**given, "data": band_data, "initial_model": start,
+                             "reference_model": reference, "frequencies": None})
+
+        return invert_bands(one_band, operator, data, initial_model, frequencies,
+                            order=filter_order, progress=progress)
     if name is not None and (not isinstance(name, str) or not name):
         raise TypeError(f"name must be a non-empty string, got {name!r}")
     options = SolverOptions(solver=solver, max_iterations=max_iterations,
