@@ -23,7 +23,9 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
            chi_factor: float = 1.0, max_iterations: int = 20, cg_max_iterations: int = 20,
            sensitivity_weighting: bool = False, bounds: tuple | None = None,
            lr: float | None = None, step=None, parameterization=None, mask=None,
-           misfit="l2", frequencies=None, filter_order: int = 4,
+           misfit="l2", frequencies=None, filter_order: int = 4, preconditioner=None,
+           depth_power: float = 1.0, shots_per_iteration: int | None = None,
+           batch_seed: int = 0, callback=None,
            true_model: torch.Tensor | None = None, progress: bool = True) -> InversionResult:
     """Invert ``data`` for a cell model with Tikhonov regularization.
 
@@ -90,6 +92,18 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
         ``max_iterations`` applies to each band; the regularization's
         reference stays ``reference_model`` (default: the first start).
         Needs a waveform operator (``dt``, ``source_amplitudes``).
+    preconditioner, depth_power : optional
+        First-order solvers on cells: per-cell step weights, ``"depth"``
+        (``(z / z_max) ** depth_power``), ``"illumination"`` (from the
+        Gauss-Newton Hessian diagonal at the start) or an ``(nz, nx)`` array
+        (:mod:`jointinv.preconditioning`).
+    shots_per_iteration, batch_seed : int, optional
+        Adam: a seeded random subset of this many shots per iteration
+        (operators with shots, e.g. the acoustic one); see
+        :class:`jointinv.runner.SolverOptions`.
+    callback : callable, optional
+        ``callback(row, models)`` after each iteration with the history row
+        and ``{key: (nz, nx) model}``; returning True stops.
     progress : bool
         Show a progress bar.
 
@@ -117,7 +131,9 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
     options = SolverOptions(solver=solver, max_iterations=max_iterations,
                             beta0_ratio=beta0_ratio, cooling_factor=cooling_factor,
                             cooling_rate=cooling_rate, cg_max_iterations=cg_max_iterations,
-                            lr=lr, step=step, progress=progress)
+                            lr=lr, step=step, preconditioner=preconditioner,
+                            depth_power=depth_power, shots_per_iteration=shots_per_iteration,
+                            batch_seed=batch_seed, callback=callback, progress=progress)
     name = name or operator.property.replace(" ", "_") or "model"
     if parameterization is not None and len(parameterization.keys) == 1:
         name = parameterization.keys[0]

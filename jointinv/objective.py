@@ -157,14 +157,41 @@ class DataMisfit(Term):
         self.chi_factor = check_positive_float("chi_factor", chi_factor)
         self.function, self.function_name = misfit_function(function, key, data)
         self.weight = None  # of a non-chi-squared function, set at its first evaluation
+        self._batch = None  # (operator, data, factor) of a shot subset, see use_shots
 
     @property
     def is_chi_squared(self) -> bool:
         """True for the default chi-squared misfit."""
         return self.function is None
 
-    def _weighted(self, predicted: torch.Tensor, chi_squared: torch.Tensor) -> torch.Tensor:
-        raw = self.function(predicted, self.data.to(predicted))
+    @property
+    def supports_shots(self) -> bool:
+        """True when the operator has shots it can select (``n_shots``, ``select_shots``)."""
+        return hasattr(self.operator, "select_shots") and hasattr(self.operator, "n_shots")
+
+    def use_shots(self, indices) -> None:
+        """Evaluate on the shots ``indices`` only (None: all), scaled to the full data set.
+
+        The value becomes ``n_shots / len(indices)`` times the misfit of the
+        subset: an unbiased estimate of the full misfit when the subset is
+        drawn uniformly (shot mini-batching). Jacobian products
+        (:meth:`linearize`) always use every shot.
+        """
+        if indices is None:
+            self._batch = None
+            return
+        if not self.supports_shots:
+            raise ValueError(f"{type(self.operator).__name__} has no shots to select")
+        rows = torch.as_tensor(list(indices), dtype=torch.long)
+        data = Data(self.data.observed[rows.to(self.data.observed.device)],
+                    standard_deviation=self.data.standard_deviation[
+                        rows.to(self.data.observed.device)])
+        self._batch = (self.operator.select_shots(rows.tolist()), data,
+                       self.operator.n_shots / len(rows))
+
+    def _weighted(self, predicted: torch.Tensor, chi_squared: torch.Tensor,
+                  data: Data | None = None) -> torch.Tensor:
+        raw = self.function(predicted, (self.data if data is None else data).to(predicted))
         if self.weight is None:
             value = float(raw.detach())
             self.weight = float(chi_squared.detach()) / value if value > 0 else 1.0
@@ -175,6 +202,13 @@ class DataMisfit(Term):
         is None for the chi-squared misfit itself (it is the value)."""
         self._check_keys(properties)
         prop = properties[self.key]
+        if self._batch is not None:
+            operator, data, factor = self._batch
+            predicted = operator(prop)
+            chi_squared = factor * data.chi_squared(predicted)
+            if self.function is None:
+                return chi_squared, None
+            return factor * self._weighted(predicted, chi_squared, data), chi_squared.detach()
         predicted = self.operator(prop)
         self._last = (prop.detach().clone(), predicted.detach())
         chi_squared = self.data.chi_squared(predicted)

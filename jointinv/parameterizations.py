@@ -115,22 +115,52 @@ class Cells(Parameterization):
         # a zero start says nothing about the model's size: then steps are absolute
         self.scale = float(variable.pow(2).mean().sqrt()) or 1.0
         self.normalized = nn.Parameter(variable / self.scale)
+        self.register_buffer("step_weights", None)  # see set_step_weights
+        self.register_buffer("anchor", None)
 
     def _clamp(self, m: torch.Tensor) -> torch.Tensor:
         if self.lower is None and self.upper is None:
             return m
         return m.clamp(min=self.lower, max=self.upper)
 
+    def _raw(self) -> torch.Tensor:
+        if self.step_weights is None:
+            return self.normalized * self.scale
+        return self.anchor + self.scale * self.step_weights * self.normalized
+
     @property
     def variable(self) -> torch.Tensor:
         """The inversion variable ``m`` ``(nz, nx)`` (differentiable), inside the bounds."""
-        return apply_mask(self._clamp(self.normalized * self.scale), self.mask,
-                          self.start_variable)
+        return apply_mask(self._clamp(self._raw()), self.mask, self.start_variable)
+
+    def set_step_weights(self, weights: torch.Tensor) -> None:
+        """Scale each cell's steps by ``weights`` ``(nz, nx)`` in ``(0, 1]`` (a preconditioner).
+
+        From now on ``m = m_now + scale * weights * p`` with ``p`` the
+        parameter (reset to 0): Adam moves cell ``i`` by about
+        ``lr * scale * weights_i`` per step; a gradient method sees its
+        gradient times ``weights`` (see :mod:`jointinv.preconditioning`).
+        """
+        weights = torch.as_tensor(weights).to(self.normalized.detach())
+        if tuple(weights.shape) != tuple(self.normalized.shape) or not bool(
+                (weights > 0).all()) or float(weights.max()) > 1 or not bool(
+                torch.isfinite(weights).all()):
+            raise ValueError(f"weights must be an {tuple(self.normalized.shape)} tensor of "
+                             f"values in (0, 1]")
+        with torch.no_grad():
+            anchor = self._clamp(self._raw()).detach().clone()
+            self.normalized.zero_()
+        self.anchor, self.step_weights = anchor, weights.clone()
+
+    def _parameter_of(self, m: torch.Tensor) -> torch.Tensor:
+        if self.step_weights is None:
+            return m / self.scale
+        return (m - self.anchor) / (self.scale * self.step_weights)
 
     def set_variable(self, m: torch.Tensor) -> None:
         """Replace the cell values by the inversion variable ``m`` (e.g. a Gauss-Newton result)."""
         with torch.no_grad():
-            self.normalized.copy_(self._clamp(m.to(self.normalized)) / self.scale)
+            self.normalized.copy_(self._parameter_of(self._clamp(m.to(self.normalized))))
 
     def forward(self) -> dict:
         return {self.keys[0]: apply_mask(self.map(self.variable), self.mask,
@@ -144,11 +174,11 @@ class Cells(Parameterization):
         if self.lower is None and self.upper is None:
             return
         with torch.no_grad():
-            m = self.normalized * self.scale
+            m = self._raw()
             # only cells outside the bounds change: the others keep their bits, so an
             # evaluation made at these parameters stays valid
             outside = self._clamp(m) != m
-            self.normalized.copy_(torch.where(outside, self._clamp(m) / self.scale,
+            self.normalized.copy_(torch.where(outside, self._parameter_of(self._clamp(m)),
                                               self.normalized))
 
     def check_bounds(self, lower, upper) -> None:

@@ -17,15 +17,18 @@ from dataclasses import dataclass
 from .coupling import Coupling
 from .masks import apply_mask, hold_fixed_cells
 from .parameterizations import Parameterization
+from .preconditioning import PRECONDITIONERS, step_weights
 from .problem import InversionProblem
 from .result import InversionResult
 from .solvers import OPTIMIZERS, estimate_betas, optimize
+from .solvers.batches import ShotBatches
 from .solvers.gauss_newton import gauss_newton_point
 from .validation import (
     check_choice,
     check_nonnegative_int,
     check_positive_float,
     check_positive_int,
+    check_seed,
 )
 
 __all__ = ["SOLVERS", "SolverOptions", "RunOutput", "run", "make_result", "check_common_grid"]
@@ -75,6 +78,27 @@ class SolverOptions:
         the property (e.g. 20.0 for about 20 m/s), ``{key: step}`` when
         several physics are inverted; converted to ``lr = step / RMS(start)``
         for each model. Give ``lr`` or ``step``, not both.
+    preconditioner : {"depth", "illumination"}, array or dict, optional
+        First-order solvers on cell models: per-cell step weights
+        (:mod:`jointinv.preconditioning`): ``"depth"`` ``(z / z_max) **
+        depth_power``, ``"illumination"`` the square root of the normalised
+        Gauss-Newton Hessian diagonal at the start (a few adjoints), an
+        ``(nz, nx)`` array of weights >= 0, or ``{model: any of these}``.
+    depth_power : float, > 0
+        Exponent ``p`` of the depth weights.
+    shots_per_iteration : int, optional
+        Adam only: shot mini-batching. Each iteration evaluates a random
+        subset of this many shots of every operator that has shots (seeded
+        by ``batch_seed``), with the misfit scaled by ``n_shots / subset``;
+        the history's misfits are these estimates (the final predicted data
+        use every shot).
+    batch_seed : int
+        Seed of the shot subsets.
+    callback : callable, optional
+        ``callback(row, models)`` after every iteration of any solver, with
+        the history row (a dict: ``iteration``, ``phi_d[key]``, betas, ...)
+        and the current models ``{key: (nz, nx) property}`` (detached);
+        returning True stops the run.
     progress : bool
         Show progress (a bar in a terminal, a line per iteration in a file).
     """
@@ -88,6 +112,11 @@ class SolverOptions:
     hold_iterations: int = 0
     lr: float | None = None
     step: float | dict | None = None
+    preconditioner: object = None
+    depth_power: float = 1.0
+    shots_per_iteration: int | None = None
+    batch_seed: int = 0
+    callback: object = None
     progress: bool = True
 
     def __post_init__(self):
@@ -118,6 +147,23 @@ class SolverOptions:
                              for k, v in self.step.items()}
             else:
                 self.step = check_positive_float("step", self.step)
+        self.depth_power = check_positive_float("depth_power", self.depth_power)
+        self.batch_seed = check_seed("batch_seed", self.batch_seed)
+        if self.preconditioner is not None and self.solver == "gauss_newton":
+            raise ValueError("preconditioner sets the steps of first-order solvers ('adam', "
+                             "'lbfgs'); Gauss-Newton scales its steps by the Hessian")
+        if isinstance(self.preconditioner, str):
+            check_choice("preconditioner", self.preconditioner, PRECONDITIONERS)
+        if self.shots_per_iteration is not None:
+            self.shots_per_iteration = check_positive_int("shots_per_iteration",
+                                                          self.shots_per_iteration)
+            if self.solver != "adam":
+                raise ValueError(f"shots_per_iteration needs solver 'adam' (a stochastic "
+                                 f"gradient; {self.solver!r} needs the full objective), got "
+                                 f"solver {self.solver!r}")
+        if self.callback is not None and not callable(self.callback):
+            raise TypeError(f"callback must be callable as callback(row, models), got "
+                            f"{type(self.callback).__name__}")
         if not isinstance(self.progress, bool):
             raise TypeError(f"progress must be True or False, got {self.progress!r}")
 
@@ -211,6 +257,45 @@ def _learning_rates(options: SolverOptions, built: dict, parameterization):
     return rates
 
 
+def _gauss_newton_callback(problem, built: dict, updates, callback):
+    """The Gauss-Newton per-iteration hook: term updates, then the user's callback."""
+    if not updates and callback is None:
+        return None
+
+    def hook(iteration, variables, row):
+        for update in updates:
+            update.update(variables)
+        if callback is None:
+            return None
+        models = {k: apply_mask(problem.maps[k](variables[k]), built[k].mask,
+                                built[k].setup.initial_model).detach() for k in problem.keys}
+        return callback(row, models)
+
+    return hook
+
+
+def _precondition(modules, built: dict, options: SolverOptions, parameterization, point,
+                  problem) -> None:
+    """Give each cell model its step weights (``options.preconditioner``)."""
+    if parameterization is not None:
+        raise ValueError(f"preconditioner weights the steps of cell models; "
+                         f"{type(parameterization).__name__} has its own parameters "
+                         f"(pass preconditioner=None)")
+    choices = options.preconditioner
+    if not isinstance(choices, dict):
+        choices = {key: choices for key in built}
+    unknown = sorted(set(choices) - set(built))
+    if unknown:
+        raise ValueError(f"preconditioner names models {unknown}; models are {sorted(built)}")
+    if point is None and any(isinstance(c, str) and c == "illumination"
+                             for c in choices.values()):
+        point = problem.linearize({k: b.start for k, b in built.items()})
+    for module, (key, b) in zip(modules, built.items()):
+        if choices.get(key) is not None:
+            module.set_step_weights(step_weights(choices[key], key, b.setup.operator.grid,
+                                                 point, options.depth_power, b.start))
+
+
 def run(built: dict, options: SolverOptions, couplings=None, parameterization=None,
         regularizations: dict | None = None, updates=()) -> RunOutput:
     """Build the problem over ``built`` physics, estimate betas and run the solver.
@@ -276,8 +361,7 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
             block_preconditioner=preconditioner, progress=options.progress, start_point=point,
             hold_iterations=options.hold_iterations,
             fixed={k: b.mask for k, b in built.items()},
-            callback=None if not updates else (
-                lambda _, m, __: [update.update(m) for update in updates]))
+            callback=_gauss_newton_callback(problem, built, updates, options.callback))
         variables = final.variables
         # the variables of fixed cells never moved; the start itself avoids map round-off
         properties = {k: apply_mask(problem.maps[k](variables[k]), built[k].mask,
@@ -289,6 +373,10 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
     else:
         modules = [parameterization] if parameterization is not None else \
             [b.cells() for b in built.values()]
+        if options.preconditioner is not None:
+            _precondition(modules, built, options, parameterization, point, problem)
+        batches = (None if options.shots_per_iteration is None else
+                   ShotBatches(problem.misfits, options.shots_per_iteration, options.batch_seed))
         fixed = {k: (b.mask, b.setup.initial_model) for k, b in built.items()}
         with ExitStack() as stack:
             for module in modules:
@@ -297,7 +385,8 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
                 problem, modules, optimizer=options.solver,
                 lr=_learning_rates(options, built, parameterization),
                 max_iterations=options.max_iterations, progress=options.progress,
-                cooling_factor=options.cooling_factor, cooling_rate=options.cooling_rate)
+                cooling_factor=options.cooling_factor, cooling_rate=options.cooling_rate,
+                callback=options.callback, batches=batches)
         properties = {k: properties[k] for k in keys}
         variables = {k: problem.maps[k].inverse(properties[k]) for k in keys}
         predicted = {k: built[k].misfit.predict(properties[k]) for k in keys}

@@ -109,6 +109,9 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
     starting values: they are frozen like cells on an active bound, so the
     step is exactly zero there and the variable keeps its value bit for bit.
 
+    ``callback(iteration, variables, row)`` runs after each iteration;
+    returning True stops the run.
+
     ``block_preconditioner`` is passed to
     :func:`~jointinv.solvers.linalg.conjugate_gradient`; ``start_point`` is a
     :class:`~jointinv.problem.ProblemPoint` at ``models`` already computed
@@ -182,8 +185,11 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
                               cg_iterations=cg_iterations, **phase))
         reporter.row(history[-1])
         if callback is not None:
-            callback(iteration, point.variables, history[-1])
+            stop = callback(iteration, point.variables, history[-1])
             point.reset_model_terms()  # the callback may have changed them
+            if stop is True:
+                reason = "the callback asked to stop"
+                break
     else:
         if stop_at_target and point.at_target():
             reason = "every data set at its target misfit" + (
