@@ -27,23 +27,44 @@ def _schedule(parameterizations):
     return next(iter(schedules.values()), None)
 
 
-def _evaluate(problem, parameterizations, weights=None):
-    """``(loss, parts)`` of the objective at the modules' current parameters.
-
-    ``weights = (data_weight, model_weight)`` scales the data misfits and the
-    rest of the objective (an annealing schedule); ``None``: the plain total.
-    """
+def _produce(problem, parameterizations) -> tuple:
+    """``(properties, variables)`` the modules produce at their current parameters."""
     properties, variables = {}, {}
     for module in parameterizations:
         produced = module()
         properties.update(produced)
         variables.update(module.variables(produced, problem.maps))
-    parts = problem.parts(variables, properties)
-    if weights is None:
-        return problem.total(parts), parts, properties
-    data = sum(parts[f"phi_d[{key}]"] for key in problem.keys)
+    return properties, variables
+
+
+def _model_term(problem, parts: dict, weights):
+    """``beta phi_m + couplings`` (times the annealing model weight)."""
     model = problem.total({**parts, **{f"phi_d[{key}]": 0.0 for key in problem.keys}})
-    return weights[0] * data + weights[1] * model, parts, properties
+    return model if weights is None else weights[1] * model
+
+
+def _evaluate(problem, parameterizations, weights=None):
+    """``(data_term, model_term, parts, properties)`` at the modules' current parameters.
+
+    The objective is ``data_term + model_term``: the data misfits and the
+    rest. ``weights = (data_weight, model_weight)`` scales them (an annealing
+    schedule); ``None``: the plain total.
+    """
+    properties, variables = _produce(problem, parameterizations)
+    parts = problem.parts(variables, properties)
+    data = sum(parts[f"phi_d[{key}]"] for key in problem.keys)
+    if weights is not None:
+        data = weights[0] * data
+    return data, _model_term(problem, parts, weights), parts, properties
+
+
+def _backward(term) -> None:
+    if isinstance(term, torch.Tensor) and term.requires_grad:
+        term.backward()
+
+
+def _floats(parts: dict) -> dict:
+    return {k: float(torch.as_tensor(v).detach()) for k, v in parts.items()}
 
 
 def _state(params, problem, weights, batches) -> tuple:
@@ -52,8 +73,9 @@ def _state(params, problem, weights, batches) -> tuple:
             None if batches is None else batches.description())
 
 
-def _same_state(a: tuple, b: tuple) -> bool:
-    return (a[1:] == b[1:] and len(a[0]) == len(b[0])
+def _same_state(a: tuple, b: tuple, ignore_betas: bool = False) -> bool:
+    same_rest = (a[2:] == b[2:]) if ignore_betas else (a[1:] == b[1:])
+    return (same_rest and len(a[0]) == len(b[0])
             and all(torch.equal(x, y) for x, y in zip(a[0], b[0])))
 
 
@@ -180,20 +202,46 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr=None,
                                 line_search_fn="strong_wolfe")
 
     weights = [None]
-    evaluated = {}  # the last evaluation: L-BFGS's accepted trial is the next iteration's
+    # the last evaluation: L-BFGS's accepted line-search trial is the next iteration's.
+    # Its data gradient is kept apart, so that cooling beta needs no new simulation.
+    evaluated = {}
 
     def evaluate(grad: bool = True):
         opt.zero_grad()
         with torch.set_grad_enabled(grad):
-            loss, parts, properties = _evaluate(problem, parameterizations, weights[0])
-            if grad:
-                loss.backward()
-        evaluated.update(loss=loss.detach(), parts={k: float(torch.as_tensor(v).detach())
-                                                    for k, v in parts.items()},
+            data, model, parts, properties = _evaluate(problem, parameterizations, weights[0])
+            data_grads = None
+            if grad and optimizer == "lbfgs":
+                data_grads = torch.autograd.grad(data, params, retain_graph=True,
+                                                 allow_unused=True)
+                _backward(model)
+                for p, g in zip(params, data_grads):
+                    if g is not None:
+                        p.grad = g.clone() if p.grad is None else p.grad + g
+            elif grad:
+                _backward(data + model)
+        loss = (data + model).detach() if isinstance(data + model, torch.Tensor) \
+            else torch.tensor(float(data + model))
+        evaluated.update(loss=loss, parts=_floats(parts), data=torch.as_tensor(data).detach(),
+                         data_grads=data_grads,
                          properties={k: v.detach() for k, v in properties.items()},
                          grad=grad, state=None if optimizer == "adam" else
                          _state(params, problem, weights[0], batches))
         return loss
+
+    def refresh_model_terms():
+        """Same parameters, new betas: recompute only the regularization and couplings."""
+        opt.zero_grad()
+        properties, variables = _produce(problem, parameterizations)
+        model_parts = problem.model_parts(variables)
+        model = _model_term(problem, {**evaluated["parts"], **model_parts}, weights[0])
+        _backward(model)
+        for p, g in zip(params, evaluated["data_grads"]):
+            if g is not None:
+                p.grad = g.clone() if p.grad is None else p.grad + g
+        evaluated.update(loss=(evaluated["data"] + torch.as_tensor(model).detach()),
+                         parts={**evaluated["parts"], **_floats(model_parts)},
+                         state=_state(params, problem, weights[0], batches))
 
     start = time.perf_counter()
     history = []
@@ -204,8 +252,13 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr=None,
         weights[0] = None if schedule is None else schedule.weights(iteration)
         if batches is not None:
             batches.draw()
-        if not (evaluated and evaluated["grad"] and evaluated["state"] is not None and
-                _same_state(evaluated["state"], _state(params, problem, weights[0], batches))):
+        state = _state(params, problem, weights[0], batches) if evaluated.get("state") else None
+        if state is not None and evaluated["grad"] and _same_state(evaluated["state"], state):
+            pass  # L-BFGS's accepted trial: already evaluated here
+        elif (state is not None and evaluated["grad"] and evaluated["data_grads"] is not None
+              and _same_state(evaluated["state"], state, ignore_betas=True)):
+            refresh_model_terms()  # cooled betas: the simulation is still valid
+        else:
             evaluate(grad=not last)
         loss, parts = evaluated["loss"], evaluated["parts"]
         history.append(record(problem, iteration, parts, float(loss), start))

@@ -99,12 +99,15 @@ def _count_forwards(operator):
 
 
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_one_simulation_per_iteration(case, solver):
+@pytest.mark.parametrize("cooling_factor", [1.0, 2.0])
+def test_one_simulation_per_iteration(case, solver, cooling_factor):
     operator, data, start = case
     counts = _count_forwards(operator)
     iterations = 8
     result = jointinv.invert(operator, data, start, solver=solver, beta=1e-2, progress=False,
-                             max_iterations=iterations, cooling_factor=1.0)
+                             max_iterations=iterations, cooling_factor=cooling_factor)
+    if cooling_factor > 1:  # cooling changes the objective, never the simulations
+        assert result.history[-1]["beta[density]"] < result.history[0]["beta[density]"]
     assert len(result.history) == iterations + 1
     if solver == "adam":
         assert counts[0] == iterations + 1   # start + one per step; the final data reused
