@@ -231,6 +231,16 @@ def _check_parameterization(parameterization, built: dict):
             parameterization.check_bounds(*b.setup.bounds)
 
 
+def _per_model(name: str, value, built: dict) -> dict:
+    """``{key: value}``: one value for every model, or a dict naming known models only."""
+    if not isinstance(value, dict):
+        return {key: value for key in built}
+    unknown = sorted(set(value) - set(built))
+    if unknown:
+        raise ValueError(f"{name} names models {unknown}; models are {sorted(built)}")
+    return value
+
+
 def _learning_rates(options: SolverOptions, built: dict, parameterization):
     """``lr``, or one relative rate per cell model from ``options.step`` [property units]."""
     if options.step is None:
@@ -239,17 +249,13 @@ def _learning_rates(options: SolverOptions, built: dict, parameterization):
         raise ValueError(f"step is in the units of a cell model's property; with "
                          f"{type(parameterization).__name__} give lr (in the units of its "
                          f"parameters) instead")
-    steps = options.step
-    if not isinstance(steps, dict):
-        if len(built) > 1:
-            raise ValueError(f"step must be a dict {{model: step}} when several models are "
-                             f"inverted (their units differ): {sorted(built)}")
-        steps = {key: steps for key in built}
+    if not isinstance(options.step, dict) and len(built) > 1:
+        raise ValueError(f"step must be a dict {{model: step}} when several models are "
+                         f"inverted (their units differ): {sorted(built)}")
+    steps = _per_model("step", options.step, built)
     missing = sorted(set(built) - set(steps))
-    unknown = sorted(set(steps) - set(built))
-    if missing or unknown:
-        raise ValueError(f"step must give every model {sorted(built)}; missing {missing}, "
-                         f"unknown {unknown}")
+    if missing:
+        raise ValueError(f"step must give every model {sorted(built)}; missing {missing}")
     rates = []
     for key, b in built.items():
         rms = float(b.setup.initial_model.pow(2).mean().sqrt()) or 1.0
@@ -281,12 +287,7 @@ def _precondition(modules, built: dict, options: SolverOptions, parameterization
         raise ValueError(f"preconditioner weights the steps of cell models; "
                          f"{type(parameterization).__name__} has its own parameters "
                          f"(pass preconditioner=None)")
-    choices = options.preconditioner
-    if not isinstance(choices, dict):
-        choices = {key: choices for key in built}
-    unknown = sorted(set(choices) - set(built))
-    if unknown:
-        raise ValueError(f"preconditioner names models {unknown}; models are {sorted(built)}")
+    choices = _per_model("preconditioner", options.preconditioner, built)
     if point is None and any(isinstance(c, str) and c == "illumination"
                              for c in choices.values()):
         point = problem.linearize({k: b.start for k, b in built.items()})

@@ -14,19 +14,9 @@ from jointinv.physics.acoustic import AcousticWave2D
 from jointinv.preconditioning import WEIGHT_FLOOR, depth_weights
 
 
-@pytest.fixture
-def case():
-    grid = Grid(nx=6, nz=5, dx=1.0, dz=2.0)
-    operator = DenseLinearOperator(grid, n_data=40, seed=5)
-    true = torch.full(grid.shape, 2000.0, dtype=torch.float64)
-    true[2:4, 1:5] = 2300.0
-    data = operator.simulate(true, noise_floor=1.0, seed=1)
-    return operator, data, torch.full_like(true, 2000.0)
-
-
 @pytest.mark.parametrize("solver", ["gauss_newton", "adam", "lbfgs"])
-def test_callback_sees_rows_and_models_and_can_stop(case, solver):
-    operator, data, start = case
+def test_callback_sees_rows_and_models_and_can_stop(velocity_scale_case, solver):
+    operator, data, start = velocity_scale_case
     seen = []
 
     def callback(row, models):
@@ -51,8 +41,8 @@ def test_depth_weights():
     assert weights.shape == grid.shape
 
 
-def test_depth_preconditioner_scales_adam_steps(case):
-    operator, data, start = case
+def test_depth_preconditioner_scales_adam_steps(velocity_scale_case):
+    operator, data, start = velocity_scale_case
     result = jointinv.invert(operator, data, start, solver="adam", step=20.0, beta=1e-6,
                              preconditioner="depth", depth_power=1.0, max_iterations=1,
                              progress=False)
@@ -61,8 +51,8 @@ def test_depth_preconditioner_scales_adam_steps(case):
     torch.testing.assert_close(change, 20.0 * depth_weights(operator.grid), rtol=1e-6, atol=0)
 
 
-def test_illumination_preconditioner_damps_unseen_cells(case):
-    operator, data, start = case
+def test_illumination_preconditioner_damps_unseen_cells(velocity_scale_case):
+    operator, data, start = velocity_scale_case
     matrix = operator.matrix.clone()
     matrix[:, :6] *= 1e-3  # the top row is barely illuminated
     dim = DenseLinearOperator(operator.grid, matrix=matrix)
@@ -84,8 +74,8 @@ def test_illumination_preconditioner_damps_unseen_cells(case):
     assert WEIGHT_FLOOR > 0
 
 
-def test_preconditioner_errors_are_named(case):
-    operator, data, start = case
+def test_preconditioner_errors_are_named(velocity_scale_case):
+    operator, data, start = velocity_scale_case
     with pytest.raises(ValueError, match="Gauss-Newton scales its steps by the Hessian"):
         jointinv.invert(operator, data, start, preconditioner="depth")
     with pytest.raises(ValueError, match="preconditioner must be one of"):
@@ -135,11 +125,11 @@ def test_shot_batches_are_seeded_subsets_scaled_to_the_full_misfit(four_shots):
     assert tuple(first.predicted["velocity"].shape) == operator.data_shape
 
 
-def test_shot_batch_errors_are_named(four_shots, case):
+def test_shot_batch_errors_are_named(four_shots, velocity_scale_case):
     operator, data, start = four_shots
     with pytest.raises(ValueError, match="shots_per_iteration needs solver 'adam'"):
         jointinv.invert(operator, data, start, solver="lbfgs", shots_per_iteration=2)
-    linear, vector, flat = case
+    linear, vector, flat = velocity_scale_case
     with pytest.raises(ValueError, match="shots_per_iteration needs an operator with shots"):
         jointinv.invert(linear, vector, flat, solver="adam", shots_per_iteration=2, beta=1.0,
                         progress=False)

@@ -8,21 +8,12 @@ from conftest import DenseLinearOperator
 
 import jointinv
 from jointinv import PhysicsSetup
-from jointinv.physics.acoustic import AcousticWave2D
 from jointinv.solvers.progress import format_row
 
 
-@pytest.fixture(scope="module")
-def waves():
-    operator, true = AcousticWave2D.example_case()
-    data = operator.simulate(true, noise_floor=1e-3 * float(operator(true).abs().max()),
-                             seed=0)
-    return operator, data, true
-
-
 @pytest.mark.parametrize("misfit", ["envelope", "correlation"])
-def test_waveform_misfit_drives_adam_and_reports_chi_squared(waves, misfit):
-    operator, data, true = waves
+def test_waveform_misfit_drives_adam_and_reports_chi_squared(acoustic_example, misfit):
+    operator, data, true = acoustic_example
     start = torch.full_like(true, float(true.mean()))
     result = jointinv.invert(operator, data, start, solver="adam", misfit=misfit, beta=1e-6,
                              step=20.0, max_iterations=4, progress=False)
@@ -38,8 +29,8 @@ def test_waveform_misfit_drives_adam_and_reports_chi_squared(waves, misfit):
         float(data.chi_squared(operator(result.models["velocity"]))), rel=1e-8)
 
 
-def test_a_callable_misfit_and_the_target_on_chi_squared(waves):
-    operator, data, true = waves
+def test_a_callable_misfit_and_the_target_on_chi_squared(acoustic_example):
+    operator, data, true = acoustic_example
     calls = []
 
     def absolute(predicted, observed):
@@ -54,8 +45,8 @@ def test_a_callable_misfit_and_the_target_on_chi_squared(waves):
     assert result.history[-1]["stopped"] == "every data set at its target misfit"
 
 
-def test_misfit_errors_are_named(waves, small_grid):
-    operator, data, true = waves
+def test_misfit_errors_are_named(acoustic_example, small_grid):
+    operator, data, true = acoustic_example
     with pytest.raises(ValueError, match=re.escape("Gauss-Newton needs chi-squared (misfit "
                                                    "'l2') data misfits, got 'velocity': "
                                                    "'envelope'")):

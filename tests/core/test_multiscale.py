@@ -13,18 +13,10 @@ from jointinv.physics.acoustic import AcousticWave2D
 from jointinv.waveforms import lowpass
 
 
-@pytest.fixture(scope="module")
-def waves():
-    operator, true = AcousticWave2D.example_case()
-    data = operator.simulate(true, noise_floor=1e-3 * float(operator(true).abs().max()),
-                             seed=0)
-    return operator, data, true
-
-
-def test_filtered_wavelet_gives_filtered_data(waves):
+def test_filtered_wavelet_gives_filtered_data(acoustic_example):
     # the wave equation is linear and time invariant in the source: filtering the
     # wavelet filters the data, which is why both go through the same low-pass
-    short, _, true = waves
+    short, _, true = acoustic_example
     operator = AcousticWave2D(short.grid, sources=[[25.0, 15.0]], receivers=[[105.0, 95.0]],
                               dt=1.5e-3, nt=400, frequency=25.0, pml_width=4,
                               max_velocity=3000.0, compile=False)
@@ -41,8 +33,8 @@ def test_filtered_wavelet_gives_filtered_data(waves):
     assert float((low - full).norm() / full.norm()) > 0.1   # and the filter did something
 
 
-def test_three_bands_report_misfit_per_band_and_warm_start(waves):
-    operator, data, true = waves
+def test_three_bands_report_misfit_per_band_and_warm_start(acoustic_example):
+    operator, data, true = acoustic_example
     start = torch.full_like(true, float(true.mean()))
     stream = io.StringIO()
     starts = []
@@ -67,8 +59,8 @@ def test_three_bands_report_misfit_per_band_and_warm_start(waves):
     assert torch.equal(result.initial_models["velocity"], start)
 
 
-def test_invert_frequencies_option(waves, capsys):
-    operator, data, true = waves
+def test_invert_frequencies_option(acoustic_example, capsys):
+    operator, data, true = acoustic_example
     start = torch.full_like(true, float(true.mean()))
     result = jointinv.invert(operator, data, start, solver="adam", step=10.0, beta=1e-6,
                              frequencies=[15.0, 30.0], max_iterations=2)
@@ -77,15 +69,15 @@ def test_invert_frequencies_option(waves, capsys):
     assert result.method.startswith("multiscale [15.0, 30.0] Hz")
 
 
-def test_lowpass_data_keeps_standard_deviations(waves):
-    operator, data, _ = waves
+def test_lowpass_data_keeps_standard_deviations(acoustic_example):
+    operator, data, _ = acoustic_example
     band = lowpass_data(data, operator.dt, 20.0)
     assert torch.equal(band.standard_deviation, data.standard_deviation)
     torch.testing.assert_close(band.observed, lowpass(data.observed, operator.dt, 20.0))
 
 
-def test_multiscale_errors_are_named(waves, small_grid):
-    operator, data, true = waves
+def test_multiscale_errors_are_named(acoustic_example, small_grid):
+    operator, data, true = acoustic_example
     with pytest.raises(ValueError, match=re.escape("frequencies must increase (low bands "
                                                    "first), got [20.0, 10.0]")):
         jointinv.invert(operator, data, true, frequencies=[20.0, 10.0])

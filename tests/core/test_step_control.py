@@ -3,48 +3,35 @@
 import re
 
 import pytest
-import torch
-from conftest import DenseLinearOperator
 
 import jointinv
-from jointinv import Grid, PhysicsSetup
+from jointinv import PhysicsSetup
 from jointinv.deep_image_prior import DeepImagePrior
 from jointinv.strategies import run_strategy
-
-
-@pytest.fixture
-def case():
-    grid = Grid(nx=6, nz=5, dx=1.0, dz=1.0)
-    operator = DenseLinearOperator(grid, n_data=40, seed=5)
-    true = torch.full(grid.shape, 2000.0, dtype=torch.float64)
-    true[2:4, 1:5] = 2300.0
-    data = operator.simulate(true, noise_floor=1.0, seed=1)
-    start = torch.full_like(true, 2000.0)
-    return operator, data, start
 
 
 def _first_step(result):
     return result.models["density"] - result.initial_models["density"]
 
 
-def test_step_is_in_property_units(case):
-    operator, data, start = case
+def test_step_is_in_property_units(velocity_scale_case):
+    operator, data, start = velocity_scale_case
     # Adam's first update is lr * sign(gradient) per parameter: exactly the step
     result = jointinv.invert(operator, data, start, solver="adam", step=20.0, beta=1e-6,
                              max_iterations=1, progress=False)
     assert float(_first_step(result).abs().max()) == pytest.approx(20.0, rel=1e-6)
 
 
-def test_lr_is_relative_to_the_rms_model(case):
-    operator, data, start = case
+def test_lr_is_relative_to_the_rms_model(velocity_scale_case):
+    operator, data, start = velocity_scale_case
     result = jointinv.invert(operator, data, start, solver="adam", lr=0.01, beta=1e-6,
                              max_iterations=1, progress=False)
     # 1 % of the RMS starting model (2000): 20 per step, not 0.01
     assert float(_first_step(result).abs().max()) == pytest.approx(20.0, rel=1e-6)
 
 
-def test_step_per_model_in_a_joint_inversion(case):
-    operator, data, start = case
+def test_step_per_model_in_a_joint_inversion(velocity_scale_case):
+    operator, data, start = velocity_scale_case
     setups = {"a": PhysicsSetup(operator, data, start, beta=1e-6),
               "b": PhysicsSetup(operator, data, start, beta=1e-6)}
     result = run_strategy("cross_gradient", setups, solver="adam", step={"a": 5.0, "b": 40.0},
@@ -58,8 +45,8 @@ def test_step_per_model_in_a_joint_inversion(case):
         run_strategy("cross_gradient", setups, solver="adam", step={"a": 5.0}, progress=False)
 
 
-def test_step_errors_are_named(case):
-    operator, data, start = case
+def test_step_errors_are_named(velocity_scale_case):
+    operator, data, start = velocity_scale_case
     with pytest.raises(ValueError, match="step sets Adam's step size; solver 'lbfgs'"):
         jointinv.invert(operator, data, start, solver="lbfgs", step=10.0)
     with pytest.raises(ValueError, match="give lr .relative. or step .property units., not both"):
@@ -73,8 +60,8 @@ def test_step_errors_are_named(case):
 
 
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_first_order_solvers_cool_beta_while_above_target(case, solver):
-    operator, data, start = case
+def test_first_order_solvers_cool_beta_while_above_target(velocity_scale_case, solver):
+    operator, data, start = velocity_scale_case
     options = dict(solver=solver, beta=1e3, max_iterations=6, progress=False,
                    step=10.0 if solver == "adam" else None)
     cooled = jointinv.invert(operator, data, start, cooling_rate=2, **options)
@@ -100,8 +87,8 @@ def _count_forwards(operator):
 
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
 @pytest.mark.parametrize("cooling_factor", [1.0, 2.0])
-def test_one_simulation_per_iteration(case, solver, cooling_factor):
-    operator, data, start = case
+def test_one_simulation_per_iteration(velocity_scale_case, solver, cooling_factor):
+    operator, data, start = velocity_scale_case
     counts = _count_forwards(operator)
     iterations = 8
     result = jointinv.invert(operator, data, start, solver=solver, beta=1e-2, progress=False,
