@@ -111,11 +111,12 @@ def test_cells_mask_holds_variable_and_property():
         assert float(cells()["v"][1, 1]) != 2300.0
 
 
-def test_masks_reach_the_strategies(case):
+@pytest.mark.parametrize("strategy", ["cross_gradient", "sequential"])
+def test_masks_reach_the_strategies(case, strategy):
     operator, data, start, mask = case
     setups = {"a": PhysicsSetup(operator, data, start, mask=mask, beta=1e-3),
               "b": PhysicsSetup(operator, data, start, beta=1e-3)}
-    result = run_strategy("cross_gradient", setups, max_iterations=4, progress=False)
+    result = run_strategy(strategy, setups, max_iterations=4, progress=False)
     assert torch.equal(result.models["a"][mask], start[mask])
     assert not torch.equal(result.models["b"][mask], start[mask])
 
