@@ -43,9 +43,9 @@ class SolverOptions:
     Parameters
     ----------
     solver : {"gauss_newton", "adam", "lbfgs"}
-        Projected Gauss-Newton-CG with beta cooling (SimPEG's recipe; cells
-        only), or a first-order torch optimizer with fixed betas (any
-        parameterization).
+        Projected Gauss-Newton-CG (SimPEG's recipe; cells only), or a
+        first-order torch optimizer (any parameterization); all of them cool
+        beta (``cooling_factor``, ``cooling_rate``).
     max_iterations : int, >= 1
         Gauss-Newton iterations or optimizer steps (first-order solvers run
         one evaluation, i.e. one simulation and one adjoint per data set, per

@@ -122,7 +122,7 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr=None,
     Parameters
     ----------
     problem : InversionProblem
-        Objective; betas stay fixed.
+        Objective; its betas are cooled in place (see ``cooling_factor``).
     parameterizations : sequence of Parameterization
         Together they produce every property the problem reads
         (``module() -> {key: (nz, nx) property}``).
@@ -155,12 +155,13 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr=None,
     the objective by ``(1 - b(t)) phi_d + b(t) (beta phi_m + couplings)`` at
     iteration ``t`` and may turn off ``stop_at_target``.
 
-    Each Adam iteration evaluates the objective once (the evaluation that
-    gives the gradient also gives the history row and the stopping test);
-    L-BFGS once more per iteration when the strong-Wolfe line search
-    accepts its first trial, more (at most ``LINE_SEARCH_EVALUATIONS``) when
-    it must bracket the step. After a step every module's ``project_()``
-    restores its bounds.
+    Each iteration simulates once: the evaluation that gives the gradient
+    also gives the history row and the stopping test. L-BFGS's strong-Wolfe
+    line search evaluates its trial step, and the accepted trial is reused
+    as the next iteration's evaluation (its data gradient is kept apart, so
+    a cooled beta only recomputes the regularization); a line search that
+    must bracket the step spends more (at most ``LINE_SEARCH_EVALUATIONS``).
+    After a step every module's ``project_()`` restores its bounds.
 
     Returns
     -------
