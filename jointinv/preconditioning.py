@@ -11,13 +11,17 @@ multiplied by ``w``, i.e. the diagonal preconditioner ``w**2``.
   centre below the top of the grid: shallow cells, next to the sources where
   the gradient is largest and least reliable, move less; for gradient methods
   it is the classical compensation of geometrical spreading (``p`` 1-2).
-- ``"illumination"``: ``w = sqrt(d / max d)`` with ``d`` the diagonal of the
-  Gauss-Newton Hessian ``J^T W^2 J`` (the pseudo-Hessian of FWI), estimated
-  at the starting model by Hutchinson's method, ``d ~ mean_k (J^T W z_k)**2``
-  over ``ILLUMINATION_PROBES`` random-sign data vectors ``z_k`` (one adjoint
-  each, reusing the starting simulation). Cells the data barely see (deep,
-  outside the acquisition) move little, which keeps Adam's equal-sized steps
-  from dragging them with noise.
+- ``"illumination"``: ``w = sqrt(d / (d + median d))`` (then scaled to a
+  maximum of 1) with ``d`` the diagonal of the Gauss-Newton Hessian
+  ``J^T W^2 J`` (the pseudo-Hessian of FWI), estimated at the starting model
+  by Hutchinson's method, ``d ~ mean_k (J^T W z_k)**2`` over
+  ``ILLUMINATION_PROBES`` random-sign data vectors ``z_k`` (one adjoint each,
+  reusing the starting simulation). The median is a water level: cells seen
+  at least as well as the typical cell take (nearly) full steps, cells the
+  data barely see (deep, outside the acquisition) move in proportion to
+  ``sqrt(d)``, which keeps Adam's equal-sized steps from dragging them with
+  noise. (Normalising by ``max d`` instead would freeze nearly everything:
+  the cells next to a source are seen orders of magnitude better.)
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ import torch
 
 from .validation import check_choice
 
-__all__ = ["ILLUMINATION_PROBES", "PRECONDITIONERS", "depth_weights", "illumination_weights",
-           "step_weights"]
+__all__ = ["ILLUMINATION_PROBES", "PRECONDITIONERS", "depth_weights", "hessian_diagonal",
+           "illumination_weights", "step_weights"]
 
 PRECONDITIONERS = ("depth", "illumination")
 #: Random probes of the Hutchinson estimate of the Hessian diagonal (one adjoint each).
@@ -42,9 +46,9 @@ def depth_weights(grid, power: float = 1.0, dtype=torch.float64, device=None) ->
     return (depth / depth[-1]).pow(power)[:, None].expand(grid.nz, grid.nx).clone()
 
 
-def illumination_weights(linear, slope: torch.Tensor, probes: int = ILLUMINATION_PROBES,
-                         seed: int = 0) -> torch.Tensor:
-    """``sqrt(d / max d)``, ``d`` the Hutchinson estimate of ``diag(J^T W^2 J)`` ``(nz, nx)``.
+def hessian_diagonal(linear, slope: torch.Tensor, probes: int = ILLUMINATION_PROBES,
+                     seed: int = 0) -> torch.Tensor:
+    """Hutchinson estimate of ``diag(J^T W^2 J)`` ``(nz, nx)`` in the inversion variable.
 
     Parameters
     ----------
@@ -63,12 +67,19 @@ def illumination_weights(linear, slope: torch.Tensor, probes: int = ILLUMINATION
     for _ in range(probes):
         signs = torch.randint(0, 2, residual.shape, generator=generator).to(residual) * 2 - 1
         diagonal += (slope * linear.vjp(signs)) ** 2
-    diagonal = diagonal / probes
-    largest = float(diagonal.max())
-    if largest <= 0:
+    return diagonal / probes
+
+
+def illumination_weights(diagonal: torch.Tensor) -> torch.Tensor:
+    """``sqrt(d / (d + median d))`` scaled to a maximum of 1, ``d`` a Hessian diagonal."""
+    level = float(diagonal.median())
+    if level <= 0:
+        level = float(diagonal[diagonal > 0].median()) if bool((diagonal > 0).any()) else 0.0
+    if level <= 0:
         raise ValueError("illumination is zero everywhere (the data do not depend on the "
                          "model at the start); use preconditioner='depth' or None")
-    return (diagonal / largest).sqrt()
+    weights = (diagonal / (diagonal + level)).sqrt()
+    return weights / weights.max()
 
 
 def step_weights(choice, key: str, grid, point, power: float, like: torch.Tensor):
@@ -84,9 +95,8 @@ def step_weights(choice, key: str, grid, point, power: float, like: torch.Tensor
         if choice == "depth":
             weights = depth_weights(grid, power, like.dtype, like.device)
         else:
-            weights = sum(illumination_weights(linear, point.slopes[k]) ** 2
-                          for k, linear in point.linear if k == key).sqrt()
-            weights = weights / weights.max()
+            weights = illumination_weights(sum(hessian_diagonal(linear, point.slopes[k])
+                                               for k, linear in point.linear if k == key))
     else:
         weights = torch.as_tensor(choice).to(like)
         if tuple(weights.shape) != tuple(like.shape):

@@ -11,7 +11,7 @@ import jointinv
 from jointinv import Grid
 from jointinv.deep_image_prior import DeepImagePrior
 from jointinv.physics.acoustic import AcousticWave2D
-from jointinv.preconditioning import WEIGHT_FLOOR, depth_weights
+from jointinv.preconditioning import WEIGHT_FLOOR, depth_weights, illumination_weights
 
 
 @pytest.mark.parametrize("solver", ["gauss_newton", "adam", "lbfgs"])
@@ -39,6 +39,16 @@ def test_depth_weights():
     expected = torch.tensor([5.0, 15.0, 25.0, 35.0], dtype=torch.float64) / 35.0
     torch.testing.assert_close(weights[:, 1], expected**2)
     assert weights.shape == grid.shape
+
+
+def test_illumination_weights_use_the_median_as_water_level():
+    diagonal = torch.tensor([[1e-6, 1.0, 1.0], [1.0, 1.0, 1e4]], dtype=torch.float64)
+    weights = illumination_weights(diagonal)
+    raw = (diagonal / (diagonal + 1.0)).sqrt()   # the median is 1
+    torch.testing.assert_close(weights, raw / raw.max())
+    # well-seen cells step alike; the barely seen one hardly moves
+    assert float(weights[0, 1]) == pytest.approx(0.7071, abs=1e-3)
+    assert float(weights[0, 0]) < 2e-3
 
 
 def test_depth_preconditioner_scales_adam_steps(velocity_scale_case):
