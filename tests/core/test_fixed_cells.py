@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 from conftest import DenseLinearOperator
+from jointinv.networks import UNet
 
 import jointinv
 from jointinv import Grid, PhysicsSetup
 from jointinv.deep_image_prior import DeepImagePrior
 from jointinv.masks import check_mask
-from jointinv.networks import UNet
 from jointinv.neural_field import NeuralField, OutputHead
 from jointinv.parameterizations import Cells
 from jointinv.strategies import run_strategy

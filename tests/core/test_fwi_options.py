@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 from conftest import DenseLinearOperator
+from jointinv.physics.acoustic import AcousticWave2D
 
 import jointinv
 from jointinv import Grid
 from jointinv.deep_image_prior import DeepImagePrior
-from jointinv.physics.acoustic import AcousticWave2D
 from jointinv.preconditioning import WEIGHT_FLOOR, depth_weights, illumination_weights
 
 

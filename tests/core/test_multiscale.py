@@ -6,10 +6,10 @@ import re
 import pytest
 import torch
 from conftest import DenseLinearOperator
+from jointinv.physics.acoustic import AcousticWave2D
 
 import jointinv
 from jointinv.multiscale import filtered_wavelet, invert_bands, lowpass_data
-from jointinv.physics.acoustic import AcousticWave2D
 from jointinv.waveforms import lowpass
 
 

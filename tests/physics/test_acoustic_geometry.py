@@ -6,11 +6,11 @@ import re
 import numpy as np
 import pytest
 import torch
-
-from jointinv import Grid
 from jointinv.physics.acoustic import AcousticWave2D
 from jointinv.physics.acoustic_setup import COURANT_SAFETY, shot_geometry
 from jointinv.physics.acoustic_step import critical_courant_number
+
+from jointinv import Grid
 from jointinv.testing import dottest
 
 GRID = Grid(nx=36, nz=20, dx=10.0, dz=10.0)
