@@ -36,20 +36,17 @@ import argparse
 import time
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import torch
+from coupling_study import GEOLOGIES, GRID, METHODS, setups_for
+from jointinv.physics.dc_borehole import crosshole_bipoles, join_surveys
+from jointinv.physics.dc_survey import surface_line
+from jointinv.physics.dcresistivity import DCResistivity2D
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from coupling_study import GEOLOGIES, GRID, METHODS, setups_for  # noqa: E402
-
-from jointinv import PhysicsSetup  # noqa: E402
-from jointinv.physics.dc_borehole import crosshole_bipoles, join_surveys  # noqa: E402
-from jointinv.physics.dc_survey import surface_line  # noqa: E402
-from jointinv.physics.dcresistivity import DCResistivity2D  # noqa: E402
-from jointinv.simpeg import electrode_refined_mesh  # noqa: E402
-from jointinv.strategies import run_strategy  # noqa: E402
+from jointinv import PhysicsSetup
+from jointinv.simpeg import electrode_refined_mesh
+from jointinv.strategies import run_strategy
 
 N_LEVELS = 16
 DC_NOISE = 0.03
@@ -118,8 +115,8 @@ def rmse(model, true) -> float:
 def plot(path, geology, resistivity, models, survey):
     electrodes = survey.electrodes
     panels = [("true model", resistivity)] + list(models.items())
-    figure, axes = plt.subplots(len(panels), 1, figsize=(7, 2.6 * len(panels)),
-                                constrained_layout=True)
+    figure = Figure(figsize=(7, 2.6 * len(panels)), layout="constrained")
+    axes = figure.subplots(len(panels), 1)
     for axis, (title, model) in zip(axes, panels):
         image = axis.imshow(np.asarray(model), extent=GRID.extent, cmap="jet_r", vmin=0.5,
                             vmax=3.3, aspect="equal")
@@ -132,7 +129,6 @@ def plot(path, geology, resistivity, models, survey):
     figure.colorbar(image, ax=axes, label="log10 resistivity [log10 ohm m]", shrink=0.6)
     figure.suptitle(f"{geology}: independent DC, cross-hole + surface ERT")
     figure.savefig(path, dpi=90)
-    plt.close(figure)
 
 
 def main(argv=None):
