@@ -139,6 +139,8 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="*", default=list(COUPLED), choices=COUPLED)
     parser.add_argument("--max-iterations", type=int, default=30)
     parser.add_argument("--accuracy", action="store_true", help="also tabulate mesh accuracy")
+    parser.add_argument("--electrode-refinements", nargs="*", type=int, default=[],
+                        help="extra independent DC rows with these electrode_refinement values")
     parser.add_argument("--output", default="examples/borehole_ert")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -157,7 +159,10 @@ def main(argv=None):
         lines += [f"## {geology}", "", "| DC set-up | RMSE log10 rho | chi2/N DC | time [s] |",
                   "|---|---|---|---|"]
         models = {}
-        for label, (keywords, weighting) in DC_SETUPS.items():
+        dc_setups = dict(DC_SETUPS)
+        for value in args.electrode_refinements:
+            dc_setups[f"electrode_refinement={value}"] = ({"electrode_refinement": value}, False)
+        for label, (keywords, weighting) in dc_setups.items():
             setup = dc_setup(survey, data, resistivity, keywords, weighting)
             result = run_strategy("independent", {"dcr": setup}, progress=False,
                                   max_iterations=args.max_iterations)
