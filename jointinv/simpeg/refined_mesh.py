@@ -39,7 +39,7 @@ def electrode_refined_mesh(grid: Grid, electrodes, refinement: int = 4,
                            padding_cells: int = DEFAULT_PADDING_CELLS,
                            padding_factor: float = DEFAULT_PADDING_FACTOR,
                            side_padding_at_grid_size: bool = True) -> TreeMesh:
-    """Octree mesh: the grid's cells, finer around ``electrodes``, coarse padding.
+    """Octree mesh: the grid's cells, finer around ``electrodes``, coarsening outside.
 
     Parameters
     ----------
@@ -59,6 +59,14 @@ def electrode_refined_mesh(grid: Grid, electrodes, refinement: int = 4,
     padding_cells, padding_factor : int, float
         The mesh reaches at least as far left, right and below the grid as
         :func:`jointinv.simpeg.padded_mesh` with these arguments does.
+    side_padding_at_grid_size : bool, default True
+        Keep the grid's cell size in the padding beside the grid (over the
+        grid's depth range, as far as the padded mesh reaches). The padding
+        copies the grid's edge columns, so a layer that reaches the side of
+        the grid continues in it; coarse octree cells would average it with
+        its neighbours and cut it (the study's layered model: cross-hole data
+        12.8 % from a 4x refined tensor mesh on average with coarse sides,
+        3.4 % with this on).
 
     Returns
     -------
@@ -69,9 +77,12 @@ def electrode_refined_mesh(grid: Grid, electrodes, refinement: int = 4,
 
     Raises
     ------
+    TypeError
+        If ``refinement`` or ``padding_cells`` is not an integer, or
+        ``side_padding_at_grid_size`` not a bool.
     ValueError
-        If ``refinement`` is not a power of two, ``radius`` is not > 0, or an
-        electrode lies outside the grid.
+        If ``refinement`` is not a power of two, ``radius`` is not > 0, an
+        electrode lies outside the grid or ``padding_factor < 1``.
 
     Examples
     --------
@@ -93,6 +104,9 @@ def electrode_refined_mesh(grid: Grid, electrodes, refinement: int = 4,
     padding_factor = check_positive_float("padding_factor", padding_factor)
     if padding_factor < 1.0:
         raise ValueError(f"padding_factor must be >= 1, got {padding_factor}")
+    if not isinstance(side_padding_at_grid_size, bool):
+        raise TypeError(f"side_padding_at_grid_size must be True or False, "
+                        f"got {side_padding_at_grid_size!r}")
     hx, hz = grid.dx / refinement, grid.dz / refinement
     growth = float((padding_factor ** np.arange(1, padding_cells + 1)).sum())
     # padding as a whole number of grid cells, so grid faces are mesh faces

@@ -117,6 +117,9 @@ def test_refined_mesh_errors():
         electrode_refined_mesh(GRID, [[100.0, 5.0]])
     with pytest.raises(ValueError, match=re.escape("padding_factor must be >= 1, got 0.5")):
         electrode_refined_mesh(GRID, points, padding_factor=0.5)
+    with pytest.raises(TypeError, match=re.escape("side_padding_at_grid_size must be True or "
+                                                  "False, got 1")):
+        electrode_refined_mesh(GRID, points, side_padding_at_grid_size=1)
     line = surface_line("dipole-dipole", 10.0, 70.0, 5.0, n_max=3)
     with pytest.raises(ValueError, match=re.escape("electrode_refinement must be a power of "
                                                    "two (1, 2, 4, 8, ...), got 6")):
