@@ -58,7 +58,7 @@ from .acoustic_setup import (
     upsample,
     warn_cells_per_wavelength,
 )
-from .acoustic_step import StepLayout, pml_profiles
+from .acoustic_step import StepLayout, pml_bands, pml_profiles
 
 __all__ = ["AcousticWave2D", "acoustic_wave_2d"]
 
@@ -261,15 +261,11 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         """Geometry of the padded simulation domain."""
         top, bottom, left, right = self.pml_widths
         pad = self.accuracy // 2
-        nz = self.grid.nz + top + bottom + 2 * pad
-        nx = self.grid.nx + left + right + 2 * pad
-        width = self.pml_widths[1]
-        strip = width + 3 * pad  # strip of wavefield read by the C-PML update
-        z_sides = ((0,) if top else ()) + ((nz - strip,) if bottom else ())
-        x_sides = ((0, nx - strip) if width else ())
-        return StepLayout(accuracy=self.accuracy, shape=(nz, nx),
+        nz, nx = self.grid.nz + top + bottom, self.grid.nx + left + right
+        return StepLayout(accuracy=self.accuracy, shape=(nz + 2 * pad, nx + 2 * pad),
                           inverse_spacing=(1.0 / self.grid.dz, 1.0 / self.grid.dx),
-                          z_sides=z_sides, x_sides=x_sides, strip_width=width + pad,
+                          z_bands=pml_bands(nz, top, bottom, pad),
+                          x_bands=pml_bands(nx, left, right, pad),
                           free_surface=self.free_surface)
 
     # -- checks ------------------------------------------------------------------------

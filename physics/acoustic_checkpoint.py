@@ -28,7 +28,8 @@ import torch
 import torch.autograd.forward_ad as fwAD
 import torch.nn.functional as F
 
-from .acoustic_step import StepLayout, adjoint_step, wave_step, zero_adjoint_state, zero_state
+from .acoustic_adjoint import adjoint_step, zero_adjoint_state
+from .acoustic_step import StepLayout, add_sources, wave_step, zero_state
 
 __all__ = ["CheckpointedPropagation", "Kernels", "PropagationPlan", "default_checkpoint_interval",
            "run_forward"]
@@ -184,7 +185,8 @@ def run_forward(plan: PropagationPlan, V: torch.Tensor, increments: torch.Tensor
             else:
                 torch.gather(state[0].reshape(plan.n_shots, -1), 1, plan.receiver_index,
                              out=records[j // plan.step_ratio])
-        state = plan.kernels("step", V, plan.profiles, state, increments[j], plan.source_index)
+        state = plan.kernels("step", V, plan.profiles, state)
+        add_sources(state[0], plan.source_index, increments[j])
     if differentiable:
         return torch.stack(records, dim=-1)
     return records.permute(1, 2, 0).contiguous()
@@ -204,8 +206,8 @@ def _adjoint_sweep(plan: PropagationPlan, V, increments, data_bar, checkpoints):
         stop = min(start + interval, plan.n_steps)
         state, laplacians = checkpoints[segment], []
         for j in range(start, stop):
-            state, w = kernels("step_w", V, plan.profiles, state, increments[j],
-                               plan.source_index)
+            state, w = kernels("step_w", V, plan.profiles, state)
+            add_sources(state[0], plan.source_index, increments[j])
             laplacians.append(w)
         del state
         checkpoints[segment] = None  # free the memory as we go
@@ -235,10 +237,10 @@ def _tangent_sweep(plan: PropagationPlan, V, increments, V_dot, increments_dot):
         if j % plan.step_ratio == 0:
             torch.gather(tangent[0].reshape(plan.n_shots, -1), 1, plan.receiver_index,
                          out=records[j // plan.step_ratio])
-        state, w = plan.kernels("step_w", V, plan.profiles, state, increments[j],
-                                plan.source_index)
-        tangent = plan.kernels("step", V, plan.profiles, tangent, increments_dot[j],
-                               plan.source_index)
+        state, w = plan.kernels("step_w", V, plan.profiles, state)
+        add_sources(state[0], plan.source_index, increments[j])
+        tangent = plan.kernels("step", V, plan.profiles, tangent)
+        add_sources(tangent[0], plan.source_index, increments_dot[j])
         if V_dot is not None:
             # d(V w) = V dw + dV w: the model perturbation acts as a source.
             tangent[0][:, pad:-pad, pad:-pad] += V_dot * w
