@@ -22,11 +22,13 @@ adjoint compiles to the same kind of loops.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from .acoustic_step import (
     StepLayout,
     assemble,
-    block_profiles,
+    band_terms,
+    block_terms,
     first_derivative,
     mirror_top,
     second_derivative,
@@ -71,7 +73,7 @@ def _axis_adjoint(q: torch.Tensor, dim: int, accuracy: int, inverse_spacing: flo
 
 
 def adjoint_step(layout: StepLayout, V: torch.Tensor, profiles: tuple, adjoint: tuple,
-                 laplacian: torch.Tensor, V_bar: torch.Tensor):
+                 laplacian: torch.Tensor, V_bar: torch.Tensor, blocks: bool | None = None):
     """Transpose of :func:`jointinv.physics.acoustic_step.wave_step` (without sources).
 
     Parameters
@@ -89,6 +91,8 @@ def adjoint_step(layout: StepLayout, V: torch.Tensor, profiles: tuple, adjoint: 
         ``(n_shots, *layout.interior_shape)``.
     V_bar : torch.Tensor
         Running sum of ``lambda' * w`` per shot, ``(n_shots, *layout.interior_shape)``.
+    blocks : bool, optional
+        As for :func:`jointinv.physics.acoustic_step.wave_step`.
 
     Returns
     -------
@@ -97,25 +101,29 @@ def adjoint_step(layout: StepLayout, V: torch.Tensor, profiles: tuple, adjoint: 
         the updated ``V_bar``.
     """
     lam, lam_next, *memory, q = adjoint
-    pad, accuracy = layout.pad, layout.accuracy
-    inverse_dz, inverse_dx = layout.inverse_spacing
+    pad = layout.pad
     q_z = mirror_top(q, pad) if layout.free_surface else q
+    if blocks is None:
+        blocks = torch.compiler.is_compiling()
+    if not blocks:
+        terms, new_memory = band_terms(layout, (q_z, q), memory, profiles, _axis_adjoint)
+        inner = (slice(None), slice(pad, -pad), slice(pad, -pad))
+        interior = terms + 2 * lam[inner] - lam_next[inner]
+        ring = (pad, pad, pad, pad)
+        return ((F.pad(interior, ring), lam, *new_memory, F.pad(V * interior, ring)),
+                V_bar + lam[inner] * laplacian)
     new_lam, new_q, new_V_bar, new_memory = [], [], [], []
     for i, block in enumerate(layout.blocks):
+        terms, block_memory = block_terms(layout, block, (q_z, q), memory[4 * i:4 * i + 4],
+                                          profiles, _axis_adjoint)
         (r0, r1), (c0, c1) = block.rows, block.columns
-        z_pml, x_pml = block_profiles(profiles, block)
-        psi_z, zeta_z, psi_x, zeta_x = memory[4 * i:4 * i + 4]
-        z_term, psi_z, zeta_z = _axis_adjoint(q_z[:, r0:r1 + 2 * pad, c0 + pad:c1 + pad], -2,
-                                              accuracy, inverse_dz, z_pml, (psi_z, zeta_z))
-        x_term, psi_x, zeta_x = _axis_adjoint(q[:, r0 + pad:r1 + pad, c0:c1 + 2 * pad], -1,
-                                              accuracy, inverse_dx, x_pml, (psi_x, zeta_x))
         centre = (slice(None), slice(r0 + pad, r1 + pad), slice(c0 + pad, c1 + pad))
         inside = (Ellipsis, slice(r0, r1), slice(c0, c1))
-        block_lam = z_term + x_term + 2 * lam[centre] - lam_next[centre]
+        block_lam = terms + 2 * lam[centre] - lam_next[centre]
         new_lam.append(block_lam)
         new_q.append(V[inside] * block_lam)
         new_V_bar.append(V_bar[inside] + lam[centre] * laplacian[inside])
-        new_memory += [psi_z, zeta_z, psi_x, zeta_x]
+        new_memory += block_memory
     new_adjoint = (assemble(layout, new_lam, ring=True), lam, *new_memory,
                    assemble(layout, new_q, ring=True))
     return new_adjoint, assemble(layout, new_V_bar, ring=False)
