@@ -58,12 +58,17 @@ class Kernels:
             cls._shared[(layout, compile)] = cls(layout, compile)
         return cls._shared[(layout, compile)]
 
+    #: ``torch.compile`` backend (tests swap in a cheaper one).
+    backend = "inductor"
+
     def __init__(self, layout: StepLayout, compile: bool):
         self.layout = layout
+        self.compile = compile
         self.compiled = None
         if compile:
             tag = str(len(Kernels._shared))
-            self.compiled = {name: torch.compile(_own_copy(function, tag), dynamic=False)
+            self.compiled = {name: torch.compile(_own_copy(function, tag), dynamic=False,
+                                                 backend=self.backend)
                              for name, function in _STEP_FUNCTIONS.items()}
 
     def __call__(self, name: str, *args, **kwargs):

@@ -383,3 +383,45 @@ def test_wavelet_helpers_refuse_what_they_cannot_use():
             "frequency must be a finite number in [1e-12, 416.667] Hz (the Nyquist frequency "
             "of dt), got 1000.0")):
         tiny_operator(frequency=1000.0)
+
+
+# -- compilation policy (dynamo's graph count; the "eager" backend skips code generation) ----
+@pytest.fixture
+def count_graphs(monkeypatch):
+    monkeypatch.setattr(Kernels, "_shared", {})
+    monkeypatch.setattr(Kernels, "backend", "eager")
+    torch._dynamo.reset()
+    counters = torch._dynamo.utils.counters
+    counters.clear()
+    yield lambda: counters["stats"]["unique_graphs"]
+    torch._dynamo.reset()
+
+
+def test_repeated_calls_compile_once(count_graphs):
+    model = smooth_model(GRID)
+    operator = tiny_operator(compile=True)
+    expected = operator(model)
+    compiled = count_graphs()
+    assert compiled == 1  # the step, traced once
+    operator(model)
+    tiny_operator(compile=True)(model)  # a new operator on the same grid shares the step
+    assert count_graphs() == compiled
+    torch.testing.assert_close(operator(model), expected, rtol=0, atol=0)
+
+
+def test_auto_compiles_once_the_work_adds_up(count_graphs, monkeypatch):
+    import jointinv.physics.acoustic as acoustic
+
+    operator = tiny_operator(compile="auto")
+    shape = operator.layout().shape
+    one_forward = operator.n_shots * shape[0] * shape[1] * operator.nt
+    monkeypatch.setattr(acoustic, "AUTO_COMPILE_CELL_STEPS", 1.5 * one_forward)
+    model = smooth_model(GRID)
+    eager = operator(model)
+    assert count_graphs() == 0  # one forward: less work than a compilation
+    torch.testing.assert_close(operator(model), eager)  # the second adds up: compiled
+    assert count_graphs() == 1
+    for _ in range(2):
+        operator(model)
+    assert count_graphs() == 1
+    assert operator.compile == "auto"
