@@ -53,6 +53,7 @@ from .acoustic_setup import (
     check_propagation_size,
     check_source_amplitudes,
     check_stable,
+    downsample,
     snap_to_cells,
     stable_step_ratio,
     upsample,
@@ -97,8 +98,9 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         Sampling interval of the wavelet and the data [s], in ``[1e-12, 1e6]``.
         If it violates the
         CFL condition for ``max_velocity`` the propagator takes ``ratio``
-        smaller internal steps (source resampled by band-limited interpolation,
-        receivers read every ``ratio`` steps) and warns.
+        smaller internal steps and warns; the wavelet is interpolated and the
+        receiver data are resampled band-limited (FFT, Nyquist bin dropped),
+        as :func:`deepwave.scalar` does, so the data are the same numbers.
     nt : int
         Number of time samples of the wavelet and the data.
     wavelet : torch.Tensor, optional
@@ -377,8 +379,10 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
             increments = -amplitudes * V_source[:, None]
         increments = increments.transpose(0, 1).contiguous()
         if self.gradient == "checkpoint":
-            return CheckpointedPropagation.apply(V, increments, plan)
-        return run_forward(plan, V, increments)
+            records = CheckpointedPropagation.apply(V, increments, plan)
+        else:
+            records = run_forward(plan, V, increments)
+        return downsample(records, plan.step_ratio)
 
     @classmethod
     def example_case(cls):
