@@ -31,8 +31,8 @@ from .acoustic_step import (
     block_terms,
     first_derivative,
     mirror_top,
+    pad_along,
     second_derivative,
-    with_margins,
     zero_state,
 )
 
@@ -63,13 +63,13 @@ def _axis_adjoint(q: torch.Tensor, dim: int, accuracy: int, inverse_spacing: flo
     def centre(x):
         return x.narrow(dim, pad, x.shape[dim] - 2 * pad)
 
-    T = (1 + b) * q + b * zeta_bar
+    T = (1 + b) * q + b * pad_along(zeta_bar, dim, pad)
     term = (second_derivative((1 + b) * T, dim, accuracy, inverse_spacing)
-            - first_derivative(db * T + b * psi_bar, dim, accuracy, inverse_spacing))
+            - first_derivative(db * T + b * pad_along(psi_bar, dim, pad), dim, accuracy,
+                               inverse_spacing))
     a_c = centre(a)
-    new_psi = a_c * (centre(psi_bar) - first_derivative(T, dim, accuracy, inverse_spacing))
-    new_zeta = a_c * (centre(q) + centre(zeta_bar))
-    return term, with_margins(new_psi, dim, pad), with_margins(new_zeta, dim, pad)
+    new_psi = a_c * (psi_bar - first_derivative(T, dim, accuracy, inverse_spacing))
+    return term, new_psi, a_c * (centre(q) + zeta_bar)
 
 
 def adjoint_step(layout: StepLayout, V: torch.Tensor, profiles: tuple, adjoint: tuple,

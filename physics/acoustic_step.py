@@ -56,11 +56,11 @@ __all__ = [
     "critical_courant_number",
     "first_derivative",
     "mirror_top",
+    "pad_along",
     "pml_bands",
     "pml_profiles",
     "second_derivative",
     "wave_step",
-    "with_margins",
     "zero_state",
 ]
 
@@ -232,18 +232,6 @@ def _stencil(x: torch.Tensor, dim: int, weights: tuple) -> torch.Tensor:
     return out.reshape(size)
 
 
-def with_margins(x: torch.Tensor, dim: int, width: int) -> torch.Tensor:
-    """``x`` with ``width`` zeros before and after along ``dim``.
-
-    A concatenation rather than ``F.pad``: compiled, each piece is written in
-    place into the result, where a pad reads its input through masks.
-    """
-    shape = list(x.shape)
-    shape[dim] = width
-    zeros = x.new_zeros(shape)
-    return torch.cat([zeros, x, zeros], dim=dim)
-
-
 def assemble(layout: StepLayout, pieces: list, ring: bool) -> torch.Tensor:
     """Join one ``(n_shots, rows, columns)`` piece per block of ``layout.blocks``
     into the interior, surrounded by the zero ring if ``ring``."""
@@ -261,6 +249,15 @@ def assemble(layout: StepLayout, pieces: list, ring: bool) -> torch.Tensor:
         edge = rows[0].new_zeros((*rows[0].shape[:-2], pad, rows[0].shape[-1]))
         rows = [edge, *rows, edge]
     return torch.cat(rows, dim=-2) if len(rows) > 1 else rows[0]
+
+
+def pad_along(x: torch.Tensor, dim: int, width: int) -> torch.Tensor:
+    """``x`` with ``width`` zeros before and after along ``dim`` (-2 or -1).
+
+    A pad, not a concatenation, where it is read by a stencil: compiled, the
+    reads become masked loads in the loop that needs them.
+    """
+    return F.pad(x, (width, width) if dim == -1 else (0, 0, width, width))
 
 
 def mirror_top(u: torch.Tensor, pad: int) -> torch.Tensor:
@@ -361,9 +358,8 @@ def zero_state(layout: StepLayout, n_shots: int, dtype, device) -> tuple:
 
     ``(u, u_prev, *memory)``: ``memory`` holds ``(psi_z, zeta_z, psi_x,
     zeta_x)`` per block of ``layout.blocks`` (``None`` off the PML along that
-    axis), each the block's size with ``pad`` zero margins along its axis.
+    axis), each ``(n_shots, *block size)``.
     """
-    pad = layout.pad
 
     def zeros(*shape):
         return torch.zeros(shape, dtype=dtype, device=device)
@@ -371,8 +367,8 @@ def zero_state(layout: StepLayout, n_shots: int, dtype, device) -> tuple:
     memory = []
     for block in layout.blocks:
         height, width = block.rows[1] - block.rows[0], block.columns[1] - block.columns[0]
-        along_z = None if block.z_side is None else zeros(n_shots, height + 2 * pad, width)
-        along_x = None if block.x_side is None else zeros(n_shots, height, width + 2 * pad)
+        along_z = None if block.z_side is None else zeros(n_shots, height, width)
+        along_x = None if block.x_side is None else zeros(n_shots, height, width)
         memory += [along_z, None if along_z is None else along_z.clone(),
                    along_x, None if along_x is None else along_x.clone()]
     return (zeros(n_shots, *layout.shape), zeros(n_shots, *layout.shape), *memory)
@@ -383,8 +379,8 @@ def _axis_term(u: torch.Tensor, dim: int, accuracy: int, inverse_spacing: float,
     """One axis's part of ``w`` on a block, and its new ``(psi, zeta)``.
 
     ``u`` is the block with ``pad`` neighbours on both sides along ``dim``;
-    ``pml`` the band's ``(a, b, db)`` and ``memory`` its ``(psi, zeta)``, all
-    with zero margins along ``dim``.
+    ``pml`` the band's ``(a, b, db)`` with zero margins along ``dim`` and
+    ``memory`` its ``(psi, zeta)``, the block's size.
     """
     du2 = second_derivative(u, dim, accuracy, inverse_spacing)
     if pml is None:
@@ -396,14 +392,13 @@ def _axis_term(u: torch.Tensor, dim: int, accuracy: int, inverse_spacing: float,
     def centre(x):
         return x.narrow(dim, pad, x.shape[dim] - 2 * pad)
 
-    a_c, b_c, zeta_c = centre(a), centre(b), centre(zeta)
+    a_c, b_c = centre(a), centre(b)
     du1 = first_derivative(u, dim, accuracy, inverse_spacing)
+    a_psi = a_c * psi
     tmp = ((1 + b_c) * du2 + centre(db) * du1
-           + first_derivative(a * psi, dim, accuracy, inverse_spacing))
-    term = (1 + b_c) * tmp + a_c * zeta_c
-    new_psi = b_c * du1 + a_c * centre(psi)
-    new_zeta = b_c * tmp + a_c * zeta_c
-    return term, with_margins(new_psi, dim, pad), with_margins(new_zeta, dim, pad)
+           + first_derivative(pad_along(a_psi, dim, pad), dim, accuracy, inverse_spacing))
+    term = (1 + b_c) * tmp + a_c * zeta
+    return term, b_c * du1 + a_psi, b_c * tmp + a_c * zeta
 
 
 def wave_step(layout: StepLayout, V: torch.Tensor, profiles: tuple, state: tuple,

@@ -434,6 +434,14 @@ def test_repeated_calls_compile_once(count_graphs):
     tiny_operator(compile=True)(model)  # a new operator on the same grid shares the step
     assert count_graphs() == compiled
     torch.testing.assert_close(operator(model), expected, rtol=0, atol=0)
+    # the gradient adds the replay and the adjoint step, once; same numbers as eager
+    cotangent = random_like(expected, seed=3)
+    gradient = operator.vjp(model, cotangent)
+    assert count_graphs() == 3
+    torch.testing.assert_close(operator.vjp(model, cotangent), gradient, rtol=0, atol=0)
+    assert count_graphs() == 3
+    torch.testing.assert_close(gradient, tiny_operator().vjp(model, cotangent), rtol=1e-10,
+                               atol=0)
 
 
 def test_auto_compiles_once_the_work_adds_up(count_graphs, monkeypatch):

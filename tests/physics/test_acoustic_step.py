@@ -38,10 +38,6 @@ def _random_state(layout, generator, extra=False):
         values = torch.randn(zeros.shape, generator=generator, dtype=torch.float64)
         if i < 2 or i == len(state) - 1 and extra:  # wavefields: the ring stays zero
             values = torch.nn.functional.pad(values[:, pad:-pad, pad:-pad], (pad,) * 4)
-        elif (i - 2) % 4 < 2:  # memory along z: zero margins above and below
-            values[:, :pad], values[:, -pad:] = 0, 0
-        else:
-            values[..., :pad], values[..., -pad:] = 0, 0
         out.append(values)
     return out
 
