@@ -21,9 +21,10 @@ the grid; the network still sees the models on the grid).
 Methods: independent, cross_gradient, the network alone applied to the
 independent models ("network only": no data fit), and the ``fusion``
 strategy with the blend as start, reference and both (2 rounds);
-``--ablation LABEL=NETWORK`` adds "fusion both (LABEL)" with another network
-(e.g. one trained without coverage channels, or with the cross-gradient
-loss). Per case and property the table gives RMSE (and its ratio to
+``--ablation LABEL=NETWORK`` adds "METHOD (LABEL)" rows: the network-only
+and fusion methods asked for, with another network (e.g. one trained
+without coverage channels, with the cross-gradient loss, or on another
+store). Per case and property the table gives RMSE (and its ratio to
 independent), SSIM, the mean normalised cross-gradient to the true model
 (0: same structure), chi^2/N and wall time; it is written row by row to
 ``--output``, and a summary (geometric-mean RMSE ratios to independent and
@@ -158,18 +159,22 @@ def rows_for(case, method, models, setups, chi2, seconds, independent) -> list:
 
 def run_case(case, setups, network, methods, options, emit, rounds=2, weight=0.5,
              ablations=None) -> None:
+    """Emit the rows of every method; "METHOD (LABEL)" runs METHOD with network ablations[LABEL]."""
     independent_rmse, separate = {}, None
     for method in methods:
         tick = time.perf_counter()
+        base, _, label = method.partition(" (")
+        net = ablations[label.rstrip(")")] if label else network
         if method in ("independent", "network only") and separate is None:
             separate = run_strategy("independent", setups, **options)
         if method == "independent":
             result = separate
-        elif method == "network only":
+        elif base == "network only":
             models = {k: separate.models[k] for k in KEYS}
             cover = {k: coverage_map(setups[k].operator, models[k], setups[k].data,
-                                     network.coverage_probes.get(k, 8), 0) for k in KEYS}
-            fused = network.fuse(models, setups[KEYS[0]].operator.grid, cover)
+                                     net.coverage_probes.get(k, 8), 0)
+                     for k in KEYS} if net.coverage else None
+            fused = net.fuse(models, setups[KEYS[0]].operator.grid, cover)
             chi2 = {k: float(setups[k].data.chi_squared(setups[k].operator(fused[k])))
                     / setups[k].data.n_data for k in KEYS}
             for line in rows_for(case, method, fused, setups, chi2,
@@ -178,13 +183,9 @@ def run_case(case, setups, network, methods, options, emit, rounds=2, weight=0.5
             continue
         elif method == "cross_gradient":
             result = run_strategy("cross_gradient", setups, **options)
-        elif method in FUSION:
-            result = run_strategy("fusion", setups, network=network, rounds=rounds,
-                                  weight=weight, separate=separate, **FUSION[method], **options)
-        else:  # an ablation: "fusion both" with another network
-            result = run_strategy("fusion", setups, network=ablations[method], rounds=rounds,
-                                  weight=weight, separate=separate, **FUSION["fusion both"],
-                                  **options)
+        else:
+            result = run_strategy("fusion", setups, network=net, rounds=rounds,
+                                  weight=weight, separate=separate, **FUSION[base], **options)
         chi2 = {k: result.metrics[k]["chi_squared_per_datum"] for k in KEYS}
         seconds = result.wall_time + (separate.wall_time if method.startswith("fusion")
                                       and separate is not None else 0.0)
@@ -207,7 +208,8 @@ def main(argv=None):
     parser.add_argument("--scenario", default="baseline", choices=SCENARIOS,
                         help="survey and mesh of the cases (see the module docstring)")
     parser.add_argument("--ablation", action="append", default=[], metavar="LABEL=NETWORK",
-                        help="also run 'fusion both (LABEL)' with this network file")
+                        help="also run the network-only and fusion methods with this "
+                             "network file, labelled 'METHOD (LABEL)'")
     parser.add_argument("--max-iterations", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2, help="fusion rounds")
     parser.add_argument("--weight", type=float, default=0.5,
@@ -226,13 +228,15 @@ def main(argv=None):
         label, _, path = entry.partition("=")
         if not label or not path:
             parser.error(f"--ablation must be LABEL=NETWORK, got {entry!r}")
-        ablations[f"fusion both ({label})"] = FusionNetwork.load(path)
+        ablations[label] = FusionNetwork.load(path)
     config = load_dataset_config(CONFIG)
     grid = build_grid(config["grid"])
     options = {"max_iterations": args.max_iterations, "cg_max_iterations": 20,
                "progress": False}
-    methods = ["independent"] + [m for m in args.methods if m != "independent"] + \
-        list(ablations)
+    methods = ["independent"] + [m for m in args.methods if m != "independent"]
+    # each ablation network runs the network-only and fusion methods asked for
+    methods += [f"{m} ({label})" for label in ablations for m in methods
+                if m == "network only" or m in FUSION]
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     table = output / "fusion_study.md"
