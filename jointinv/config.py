@@ -212,6 +212,7 @@ DEFAULT_CONFIG = {
 
 #: Strategy options that a config cannot set, and why.
 _NOT_IN_CONFIG = {"progress": "the command line sets it (--quiet)",
+                  "callback": "it is a Python function; use the Python API",
                   "parameterization": "it is a torch module; use the Python API"}
 _ENTRY_KEYS = ("name", "label")
 

@@ -22,6 +22,7 @@ Public entry points: :class:`AcousticWave2D` (the operator) and
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -53,7 +54,7 @@ from .acoustic_setup import (
     check_propagation_size,
     check_source_amplitudes,
     check_stable,
-    snap_to_cells,
+    shot_geometry,
     stable_step_ratio,
     upsample,
     warn_cells_per_wavelength,
@@ -82,12 +83,15 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
     ----------
     grid : jointinv.Grid
         Model grid; the model is the velocity [m/s], shape ``(nz, nx)``.
-    sources : array_like, shape (n_shots, 2)
+    sources : array_like, shape (n_shots, 2) or (n_shots, 1, 2)
         One source per shot at ``(x, z)`` [m], inside the grid; snapped to
         the cell that contains it (see :func:`jointinv.physics.acoustic_setup.snap_to_cells`).
-    receivers : array_like, shape (n_receivers, 2)
-        ``(x, z)`` [m] inside the grid, snapped likewise; every shot records
-        on all of them.
+    receivers : array_like, shape (n_receivers, 2) or (n_shots, n_receivers, 2)
+        ``(x, z)`` [m] inside the grid, snapped likewise: the same receivers
+        for every shot (an ocean-bottom or land spread), or each shot's own
+        (a towed streamer moving with the source), as Deepwave's
+        ``receiver_locations`` ``[shot, receiver, 2]``
+        (:func:`jointinv.physics.acoustic_setup.shot_geometry`).
     dt : float
         Sampling interval of the wavelet and the data [s], in ``[1e-12, 1e6]``.
         If it violates the
@@ -203,8 +207,9 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
             raise ValueError(f"free_surface needs nz >= accuracy = {self.accuracy} cells "
                              f"(the mirror image and the bottom PML must not overlap), "
                              f"got nz = {grid.nz}")
-        self.source_cells = snap_to_cells(grid, "sources", sources)
-        self.receiver_cells = snap_to_cells(grid, "receivers", receivers)
+        #: ``(n_shots, 2)`` and ``(n_receivers, 2)`` or ``(n_shots, n_receivers, 2)``
+        #: cell indices ``(iz, ix)``.
+        self.source_cells, self.receiver_cells = shot_geometry(grid, sources, receivers)
         n_shots = len(self.source_cells)
         # before the wavelet is allocated: exact with max_velocity, else a lower bound
         self._check_size(1 if self.max_velocity is None else stable_step_ratio(
@@ -246,7 +251,46 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
 
     @property
     def n_receivers(self) -> int:
-        return len(self.receiver_cells)
+        """Receivers per shot."""
+        return self.receiver_cells.shape[-2]
+
+    def shot_receiver_cells(self) -> np.ndarray:
+        """``(n_shots, n_receivers, 2)`` receiver cells ``(iz, ix)`` of every shot."""
+        if self.receiver_cells.ndim == 3:
+            return self.receiver_cells
+        shape = (self.n_shots, *self.receiver_cells.shape)
+        return np.broadcast_to(self.receiver_cells, shape).copy()
+
+    def select_shots(self, indices) -> AcousticWave2D:
+        """The same operator restricted to the shots ``indices`` (shot mini-batches).
+
+        Parameters
+        ----------
+        indices : sequence of int
+            Distinct shot numbers in ``[0, n_shots)``.
+
+        Returns
+        -------
+        AcousticWave2D
+            Data ``(len(indices), n_receivers, nt)``: the rows ``indices`` of
+            this operator's data. Options, wavelet rows and pinned velocity are
+            shared; propagation plans are rebuilt for the new shot count.
+        """
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if len(indices) == 0 or len(set(indices.tolist())) != len(indices) or (
+                indices.min() < 0 or indices.max() >= self.n_shots):
+            raise ValueError(f"indices must be distinct shot numbers in [0, {self.n_shots}), "
+                             f"got {indices.tolist()}")
+        subset = copy.copy(self)
+        # copy.copy shares the module's registries: give the subset its own
+        subset._buffers, subset._parameters = dict(self._buffers), dict(self._parameters)
+        subset._modules = dict(self._modules)
+        subset.source_cells = self.source_cells[indices]
+        if self.receiver_cells.ndim == 3:
+            subset.receiver_cells = self.receiver_cells[indices]
+        subset.source_amplitudes = self.source_amplitudes[torch.as_tensor(indices)]
+        subset._plan_cache = {}
+        return subset
 
     @property
     def n_data(self) -> int:
@@ -316,8 +360,8 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         plan = PropagationPlan(
             layout=layout, profiles=profiles,
             source_index=self._flat_index(self.source_cells, layout, device)[:, None],
-            receiver_index=self._flat_index(self.receiver_cells, layout, device)[None, :]
-            .expand(self.n_shots, -1),
+            receiver_index=self._flat_index(self.shot_receiver_cells().reshape(-1, 2), layout,
+                                            device).reshape(self.n_shots, -1),
             n_steps=n_steps, step_ratio=ratio,
             checkpoint_interval=self.checkpoint_interval or default_checkpoint_interval(n_steps),
             kernels=Kernels.get(layout, compile))

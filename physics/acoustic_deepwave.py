@@ -55,12 +55,12 @@ def deepwave_forward(operator, model: torch.Tensor, amplitudes: torch.Tensor,
         # Deepwave injects -v_s^2 dt^2 s; dividing by -v_s^2 dx dz gives dt^2 s / (dx dz).
         v_source = model[source_cells[:, 0], source_cells[:, 1]]
         amplitudes = -amplitudes / (v_source[:, None] ** 2 * operator.grid.dx * operator.grid.dz)
-    receiver_cells = torch.as_tensor(operator.receiver_cells, device=device)
+    receiver_cells = torch.as_tensor(operator.shot_receiver_cells(), device=device)
     out = deepwave.scalar(
         model, [operator.grid.dz, operator.grid.dx], operator.dt,
         source_amplitudes=amplitudes[:, None, :],
         source_locations=source_cells[:, None, :],
-        receiver_locations=receiver_cells[None].expand(operator.n_shots, -1, -1),
+        receiver_locations=receiver_cells,
         accuracy=operator.accuracy, pml_width=list(operator.pml_widths),
         pml_freq=operator.frequency, max_vel=max_velocity,
         courant_number=COURANT_SAFETY * critical_courant_number(operator.accuracy))

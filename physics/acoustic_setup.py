@@ -21,6 +21,7 @@ from jointinv.validation import check_memory
 from .acoustic_step import SECOND_DERIVATIVE, critical_courant_number
 
 __all__ = [
+    "shot_geometry",
     "COURANT_SAFETY",
     "check_accuracy",
     "check_pml_width",
@@ -247,3 +248,60 @@ def upsample(signal: torch.Tensor, ratio: int) -> torch.Tensor:
     n_fine = nt * ratio
     zeros = spectrum.new_zeros((*spectrum.shape[:-1], n_fine // 2 + 1 - spectrum.shape[-1]))
     return torch.fft.irfft(torch.cat([spectrum, zeros], dim=-1), n=n_fine, dim=-1) * ratio
+
+
+def _as_array(name: str, points) -> np.ndarray:
+    if isinstance(points, torch.Tensor):
+        points = points.detach().cpu().numpy()
+    try:
+        return np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be an array of (x, z) in metres") from error
+
+
+def shot_geometry(grid: Grid, sources, receivers) -> tuple:
+    """Source and receiver cells of every shot, as Deepwave's locations allow.
+
+    Parameters
+    ----------
+    grid : Grid
+    sources : array_like
+        ``(n_shots, 2)`` ``(x, z)`` [m], one source per shot, or
+        ``(n_shots, 1, 2)`` (Deepwave's ``[shot, source, 2]`` with one source).
+    receivers : array_like
+        ``(n_receivers, 2)``: every shot records on the same receivers (an
+        ocean-bottom or land spread); or ``(n_shots, n_receivers, 2)``: each
+        shot has its own receivers (a towed streamer moving with the source).
+
+    Returns
+    -------
+    source_cells : numpy.ndarray
+        ``(n_shots, 2)`` int64 ``(iz, ix)``.
+    receiver_cells : numpy.ndarray
+        ``(n_receivers, 2)`` or ``(n_shots, n_receivers, 2)`` int64 ``(iz, ix)``.
+
+    Raises
+    ------
+    ValueError
+        For another shape, several sources in one shot (the propagator
+        injects one per shot), a receiver layout for a different number of
+        shots, or a point outside the grid (see :func:`snap_to_cells`).
+    """
+    source_array = _as_array("sources", sources)
+    if source_array.ndim == 3:
+        if source_array.shape[1] != 1 or source_array.shape[2] != 2:
+            raise ValueError(f"sources must have shape (n_shots, 2) or (n_shots, 1, 2): one "
+                             f"source per shot, got {source_array.shape}")
+        source_array = source_array[:, 0, :]
+    source_cells = snap_to_cells(grid, "sources", source_array)
+    receiver_array = _as_array("receivers", receivers)
+    if receiver_array.ndim != 3:
+        return source_cells, snap_to_cells(grid, "receivers", receiver_array)
+    n_shots = len(source_cells)
+    if receiver_array.shape[0] != n_shots or receiver_array.shape[2] != 2:
+        raise ValueError(f"receivers per shot must have shape (n_shots, n_receivers, 2) = "
+                         f"({n_shots}, n_receivers, 2), got {receiver_array.shape}")
+    if receiver_array.shape[1] == 0:
+        raise ValueError("receivers must hold at least one receiver per shot, got 0")
+    cells = snap_to_cells(grid, "receivers", receiver_array.reshape(-1, 2))
+    return source_cells, cells.reshape(n_shots, -1, 2)
