@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 import torch
-from test_dataset import tiny_config  # the dataset tests' toy config (12 x 8 grid)
+from test_fusion_training import one_thread, store  # noqa: F401  (one thread; 6-sample store)
 
-from jointinv.dataset import build_dataset
 from jointinv.dataset.store import DatasetStore
 from jointinv.fusion import FusionNetwork, TrainingConfigError, train_fusion
 from jointinv.fusion.data_consistency import DataConsistency
@@ -17,27 +16,12 @@ BASE = {"network": {"depth": 2, "base_channels": 4, "norm": None}, "residual": F
         "epochs": 40, "batch_size": 3, "learning_rate": 0.01, "early_stopping": {"patience": 60}}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    path = tmp_path_factory.mktemp("consistency") / "store"
-    build_dataset(tiny_config(6), path, workers=0, progress=False)
-    return path
-
-
-def _stored(store, name):
-    opened = DatasetStore.open(store, mode="r")
+def _stored(path, name):
+    opened = DatasetStore.open(path, mode="r")
     return torch.as_tensor(np.stack([opened.group[name][i] for i in range(6)]))
 
 
-def test_rebuilt_data_are_those_the_builder_inverted(store):
+def test_rebuilt_data_are_those_the_builder_inverted(store):  # noqa: F811
     consistency = DataConsistency(store, range(6), ["fast", "slow"])
     recorded = _stored(store, "chi_squared_per_datum")
     # the recovered models misfit the rebuilt data exactly as the builder recorded
@@ -50,8 +34,8 @@ def test_rebuilt_data_are_those_the_builder_inverted(store):
     assert float(consistency.misfits(range(6), targets).mean()) < 3.0  # noise level
 
 
-def _output_misfit(network, store, consistency):
-    opened = DatasetStore.open(store, mode="r")
+def _output_misfit(network, path, consistency):
+    opened = DatasetStore.open(path, mode="r")
     grid = Grid(**network.grid)
     outputs = []
     for i in range(6):
@@ -64,7 +48,7 @@ def _output_misfit(network, store, consistency):
     return float(consistency.misfits(range(6), torch.stack(outputs)).mean())
 
 
-def test_the_loss_lowers_the_output_data_misfit(store, tmp_path):
+def test_the_loss_lowers_the_output_data_misfit(store, tmp_path):  # noqa: F811
     plain = train_fusion(BASE, store, tmp_path / "plain", progress=False)
     consistent = train_fusion({**BASE, "loss": {"data_consistency": 1.0,
                                                 "data_consistency_linearised": ["slow"]}},
@@ -84,11 +68,11 @@ def test_the_loss_lowers_the_output_data_misfit(store, tmp_path):
     ({"data_consistency": 1.0, "data_consistency_linearised": "slow"},
      "loss.data_consistency_linearised must be a list of physics keys, got 'slow'"),
 ])
-def test_bad_data_consistency_options(store, tmp_path, loss, message):
+def test_bad_data_consistency_options(store, tmp_path, loss, message):  # noqa: F811
     with pytest.raises(TrainingConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         train_fusion({**BASE, "loss": loss, "epochs": 1}, store, tmp_path / "run", progress=False)
 
 
-def test_unknown_linearised_physics_is_refused(store):
+def test_unknown_linearised_physics_is_refused(store):  # noqa: F811
     with pytest.raises(ValueError, match=r"names \['dcr'\], not physics of the store"):
         DataConsistency(store, range(6), ["fast", "slow"], linearised=["dcr"])
