@@ -99,7 +99,7 @@ def test_schema_lists_every_key_with_type_range_and_default():
 @pytest.mark.parametrize("config,error,message", [
     ({"cases": "dike"}, ValueError, "config (top level) has unknown keys ['cases']"),
     ({"case": "basin"}, ValueError,
-     "config case: must be one of the built-in cases ['dike', 'fault']"),
+     "config case: must be one of the built-in cases ['dike', 'fault', 'fusion']"),
     ({"seed": "zero"}, TypeError, "config seed must be of type int, got str"),
     ({"options": {"max_iter": 3}}, ValueError, "config options has unknown keys ['max_iter']"),
     ({"options": {"max_iterations": 2.5}}, TypeError,
