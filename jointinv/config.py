@@ -162,6 +162,8 @@ SCHEMA = {
     "physics.*.alpha_s": Setting(float, 1e-3, "smallness weight", low=0),
     "physics.*.alpha_x": Setting(float, 1.0, "horizontal smoothness weight", low=0),
     "physics.*.alpha_z": Setting(float, 1.0, "vertical smoothness weight", low=0),
+    "physics.*.smallness_norm": Setting(int, 2, "2: least-squares smallness; 1: L1 "
+                                        "(first-order solvers, needs beta)", low=1, high=2),
     "physics.*.chi_factor": Setting(float, 1.0, "target misfit = chi_factor * n_data",
                                     low=0, low_open=True),
     "physics.*.sensitivity_weighting": Setting(bool, False, "sensitivity-weighted "

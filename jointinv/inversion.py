@@ -18,8 +18,9 @@ __all__ = ["invert", "SOLVERS"]
 def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *,
            solver: str = "gauss_newton", name: str | None = None, map=None,
            reference_model: torch.Tensor | None = None, alpha_s: float = 1e-3,
-           alpha_x: float = 1.0, alpha_z: float = 1.0, beta: float | None = None,
-           beta0_ratio: float = 1.0, cooling_factor: float = 2.0, cooling_rate: int = 1,
+           alpha_x: float = 1.0, alpha_z: float = 1.0, smallness_norm: int = 2,
+           beta: float | None = None, beta0_ratio: float = 1.0, cooling_factor: float = 2.0,
+           cooling_rate: int = 1,
            chi_factor: float = 1.0, max_iterations: int = 20, cg_max_iterations: int = 20,
            sensitivity_weighting: bool = False, bounds: tuple | None = None,
            lr: float | None = None, step=None, parameterization=None, mask=None,
@@ -32,7 +33,8 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
     Minimises ``phi_d(m) + beta * phi_m(m)`` where ``phi_d`` is the chi-squared
     misfit (target ``chi_factor * n_data``) and ``phi_m`` is
     ``alpha_s`` smallness toward the reference plus ``alpha_x``/``alpha_z``
-    first-difference smoothness (:func:`jointinv.regularization.tikhonov`). The
+    first-difference smoothness (:func:`jointinv.regularization.tikhonov`;
+    ``smallness_norm=1`` makes the smallness L1, for Adam/L-BFGS). The
     inversion variable is ``m = map.inverse(property)`` (slowness for travel
     times: the operator's ``inversion_map``); regularization acts on it.
 
@@ -139,7 +141,8 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
         name = parameterization.keys[0]
     setup = PhysicsSetup(operator, data, initial_model, true_model=true_model,
                          reference_model=reference_model, alpha_s=alpha_s, alpha_x=alpha_x,
-                         alpha_z=alpha_z, chi_factor=chi_factor, map=map, bounds=bounds,
+                         alpha_z=alpha_z, smallness_norm=smallness_norm,
+                         chi_factor=chi_factor, map=map, bounds=bounds,
                          sensitivity_weighting=sensitivity_weighting, beta=beta, mask=mask,
                          misfit=misfit)
     start = time.perf_counter()

@@ -14,7 +14,7 @@ from .masks import check_mask
 from .objective import DataMisfit, Term, misfit_function
 from .operator import PhysicsOperator
 from .parameterizations import Cells
-from .regularization import tikhonov
+from .regularization import check_norm, tikhonov
 from .sensitivity import sensitivity_weights
 from .validation import as_model_tensor, check_nonnegative_float, check_positive_float
 
@@ -132,6 +132,8 @@ class PhysicsSetup:
         the initial model).
     alpha_s, alpha_x, alpha_z : float
         Smallness and smoothness weights (:func:`jointinv.regularization.tikhonov`).
+    smallness_norm : {2, 1}
+        ``1``: an L1 smallness (NFs-Inv's DC cases; first-order solvers only).
     chi_factor : float
         Target misfit ``chi_factor * n_data``.
     map : str or Map, optional
@@ -165,6 +167,7 @@ class PhysicsSetup:
     alpha_s: float = 1e-3
     alpha_x: float = 1.0
     alpha_z: float = 1.0
+    smallness_norm: int = 2
     chi_factor: float = 1.0
     map: str | Map | None = None
     bounds: tuple | None = None
@@ -190,6 +193,7 @@ class PhysicsSetup:
             setattr(self, name, check_nonnegative_float(name, getattr(self, name)))
         if self.alpha_s == self.alpha_x == self.alpha_z == 0:
             raise ValueError("at least one of alpha_s, alpha_x, alpha_z must be > 0")
+        self.smallness_norm = check_norm("smallness_norm", self.smallness_norm)
         self.chi_factor = check_positive_float("chi_factor", self.chi_factor)
         if self.beta is not None:
             self.beta = check_positive_float("beta", self.beta)
@@ -221,7 +225,8 @@ class PhysicsSetup:
             raise ValueError(f"setup {key!r}: a joint regularization keeps each model's "
                              f"smallness only, so alpha_s must be > 0, got 0")
         regularization = tikhonov(key, self.operator.grid, self.map.inverse(reference),
-                                  self.alpha_s, alpha_x, alpha_z, cell_weights=weights)
+                                  self.alpha_s, alpha_x, alpha_z, cell_weights=weights,
+                                  smallness_norm=self.smallness_norm)
         lower, upper = _variable_bounds(self.map, self.bounds, self.initial_model)
         return BuiltPhysics(key, self, misfit, regularization, self.map, start, lower, upper,
                             self.mask)

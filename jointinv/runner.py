@@ -331,6 +331,14 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
         raise ValueError("structure guidance and joint total variation update their terms "
                          f"between Gauss-Newton iterations; use solver 'gauss_newton', got "
                          f"{options.solver!r}")
+    l1 = [k for k, b in built.items() if b.setup.smallness_norm == 1]
+    if l1 and options.solver == "gauss_newton":
+        raise ValueError(f"an L1 smallness (smallness_norm=1, models {l1}) has no curvature "
+                         f"for Gauss-Newton; use solver='adam' or 'lbfgs'")
+    unset = [k for k in l1 if built[k].setup.beta is None]
+    if unset:
+        raise ValueError(f"an L1 smallness (models {unset}) has no curvature to estimate beta "
+                         f"from: give beta= (or the setup's beta)")
     if parameterization is not None:
         _check_parameterization(parameterization, built)
         if options.solver == "gauss_newton":
