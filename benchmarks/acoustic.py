@@ -5,7 +5,10 @@ with ``--child``). A child builds the model and operator, runs the case once
 untimed (so ``torch.compile`` and Deepwave's library loading are not timed;
 the first-call time is reported separately), returns freed memory to the
 system (``malloc_trim``), resets the kernel's peak-RSS counter, runs it
-``--repeats`` more times and reports the fastest and median wall times and
+``--repeats`` more times and reports the fastest and median wall times, the
+fastest process CPU time (``cpu_s``: on a machine shared with other jobs the
+wall time also counts the time spent waiting for a core, which is not the
+same for a single C call and a Python loop; compare both ratios) and
 the peak resident memory above the resident memory before those runs
 (``VmHWM - VmRSS`` from ``/proc/self/status``, since ``ru_maxrss`` cannot be
 reset). ``first_call_peak_mb`` is the same for the first call (it includes
@@ -138,13 +141,15 @@ def child(case: str, engine: str, mode: str, repeats: int) -> dict:
     first_peak = _status_kib("VmHWM") - baseline
     baseline = _trim_and_rss_kib()
     _reset_peak_rss()
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         once()
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     peak = _status_kib("VmHWM") - baseline
     return {"time_s": round(min(times), 3), "median_s": round(sorted(times)[len(times) // 2], 3),
+            "cpu_s": round(min(cpu_times), 3),
             "first_call_s": round(first, 3), "peak_mb": round(peak / 1024, 1),
             "first_call_peak_mb": round(first_peak / 1024, 1),
             "threads": torch.get_num_threads()}
@@ -204,6 +209,7 @@ def main():
                     "shots": CASES[case][3], "receivers": CASES[case][4],
                     **{f"{engine}": value for engine, value in measured.items()},
                     "time_ratio": round(ours["time_s"] / theirs["time_s"], 3),
+                    "cpu_ratio": round(ours["cpu_s"] / theirs["cpu_s"], 3),
                     "memory_ratio": round(ours["peak_mb"] / max(theirs["peak_mb"], 1e-3), 3),
                     "load_average": [round(load, 2), round(os.getloadavg()[0], 2)]}
             print(json.dumps(line), flush=True)

@@ -1,4 +1,10 @@
-"""How many simulations an inversion runs: one Gauss-Newton iteration and 10 Adam steps.
+"""How many simulations an inversion runs: one Gauss-Newton iteration, 10 Adam or L-BFGS steps.
+
+N Adam steps take N + 1 simulations and N adjoints: one evaluation per step
+gives the gradient, the history row and the stopping test, and the last one
+(after the last step) gives the final misfit and predicted data. L-BFGS
+reuses its accepted line-search trial as the next iteration's evaluation,
+so it needs more only when the line search brackets.
 
 Counts, on each plugin's ``example_case()``:
 
@@ -84,7 +90,8 @@ def main(argv=None):
         for label, solver, iterations, beta in (
                 ("1 GN iteration, 5 CG steps, beta given", "gauss_newton", 1, 1.0),
                 ("1 GN iteration, 5 CG steps, beta estimated", "gauss_newton", 1, None),
-                ("10 Adam steps", "adam", 10, 1.0)):
+                ("10 Adam steps", "adam", 10, 1.0),
+                ("10 L-BFGS steps", "lbfgs", 10, 1.0)):
             counts = measure(name, solver, iterations, beta)
             print(f"| {name} | {label} | {counts['forward']} | {counts['adjoint']} | "
                   f"{counts.get('fields', '-')} |")

@@ -11,17 +11,33 @@ with 3 % noise, homogeneous starts fitted to the data):
   (``faulted_three_layers``, ``dipping_dike_under_cover``,
   ``channel_and_block``, as in ``examples/coupling_study.py``).
 
+Scenarios (``--scenario``): ``baseline`` (the config's survey);
+``surface-to-hole``, travel times from 33 sources on the surface to 33
+receivers in the right-hand hole (a layout the network never saw; the DC
+line unchanged); ``dc-refined``, the DC data simulated and inverted on a
+DC mesh twice as fine as the grid (``refinement: 2``: the DC mesh is not
+the grid; the network still sees the models on the grid).
+
 Methods: independent, cross_gradient, the network alone applied to the
 independent models ("network only": no data fit), and the ``fusion``
-strategy with the blend as start, reference and both (2 rounds). Per case
-and property the table gives RMSE (and its ratio to independent), SSIM,
-chi^2/N and wall time; it is written row by row to ``--output``, and a
-summary (geometric-mean RMSE ratios to independent and to cross_gradient,
-the median ratio to independent, worst chi^2/N) per group of cases ends it.
+strategy with the blend as start, reference and both (2 rounds);
+``--ablation LABEL=NETWORK`` adds "METHOD (LABEL)" rows: the network-only
+and fusion methods asked for, with another network (e.g. one trained
+without coverage channels, with the cross-gradient loss, or on another
+store). Per case and property the table gives RMSE (and its ratio to
+independent), SSIM, the mean normalised cross-gradient to the true model
+(0: same structure), chi^2/N and wall time; it is written row by row to
+``--output``, and a summary (geometric-mean RMSE ratios to independent and
+to cross_gradient, the median ratio to independent, worst chi^2/N) per
+group of cases ends it.
 
 Run::
 
     python examples/fusion_study.py [--network PATH] [--cases ...] [--methods ...]
+    python examples/fusion_study.py --scenario surface-to-hole --methods independent \
+        cross_gradient "fusion both"
+    python examples/fusion_study.py --ablation "no coverage=RUN/network.pt" \
+        --methods independent "fusion both"
     python examples/fusion_study.py --summarise RUN1/fusion_study.md RUN2/fusion_study.md
 """
 
@@ -35,6 +51,7 @@ import numpy as np
 import torch
 
 from jointinv import PhysicsSetup
+from jointinv.coupling import NormalizedCrossGradient
 from jointinv.dataset.config import load_dataset_config
 from jointinv.dataset.sample import coverage_map, derived_seed, draw_true_models, homogeneous_fit
 from jointinv.fusion import FusionNetwork, shipped_network_path
@@ -48,6 +65,7 @@ FUSION = {"fusion start": {"use_as": "start"},
           "fusion reference": {"use_as": "reference", "alpha_s": 0.05},
           "fusion both": {"use_as": "both", "alpha_s": 0.05}}
 METHODS = ("independent", "network only", "cross_gradient") + tuple(FUSION)
+SCENARIOS = ("baseline", "surface-to-hole", "dc-refined")
 
 
 def _coordinates(grid):
@@ -91,12 +109,28 @@ GEOLOGIES = {f.__name__: f for f in (faulted_three_layers, dipping_dike_under_co
                                      channel_and_block)}
 
 
-def setups_for(config, grid, true_models, index) -> dict:
+def scenario_specs(config, grid, scenario) -> dict:
+    """``{key: operator spec}`` of a scenario (see the module docstring)."""
+    specs = {key: dict(config["physics"][key]["spec"]) for key in KEYS}
+    if scenario == "surface-to-hole":
+        top = float(grid.cell_centers_z[0])
+        depths = np.linspace(top, float(grid.cell_centers_z[-1]), 33)
+        xs = np.linspace(float(grid.x0) + 5.0, float(grid.x_max) - 5.0, 33)
+        specs["traveltime"] = {"physics": "traveltime",
+                               "sources": [[x, top] for x in xs.tolist()],
+                               "receivers": [[float(grid.x_max), z] for z in depths.tolist()]}
+    elif scenario == "dc-refined":
+        specs["dcr"]["refinement"] = 2
+    return specs
+
+
+def setups_for(config, grid, true_models, index, scenario="baseline") -> dict:
     """Noisy data and data-fitted homogeneous starts, as the dataset builder makes them."""
     setups = {}
+    specs = scenario_specs(config, grid, scenario)
     for key in KEYS:
         entry = config["physics"][key]
-        operator = build_operator(grid, entry["spec"], f"physics.{key}.spec")
+        operator = build_operator(grid, specs[key], f"physics.{key}.spec")
         data = operator.simulate(true_models[key], **entry["noise"],
                                  seed=derived_seed(config["seed"], index, key, "noise"))
         initial = homogeneous_fit(operator, data, config["properties"][key]["range"])
@@ -112,27 +146,35 @@ def rows_for(case, method, models, setups, chi2, seconds, independent) -> list:
     for key in KEYS:
         true = setups[key].true_model
         metrics = model_metrics(models[key], true, window_size=11)
+        grid = setups[key].operator.grid
+        ncg = NormalizedCrossGradient(("a", "b"), grid).mean(
+            {"a": torch.as_tensor(models[key]).to(true), "b": true})
         ratio = metrics["rmse"] / independent[key] if independent.get(key) else 1.0
         RECORDS.append((case, method, key, metrics["rmse"], chi2.get(key, float("nan"))))
         lines.append(f"| {case} | {method} | {key} | {metrics['rmse']:.4g} | {ratio:.3f} | "
-                     f"{metrics['ssim']:.3f} | {chi2.get(key, float('nan')):.2f} | "
-                     f"{seconds:.0f} |")
+                     f"{metrics['ssim']:.3f} | {float(ncg):.3f} | "
+                     f"{chi2.get(key, float('nan')):.2f} | {seconds:.0f} |")
     return lines
 
 
-def run_case(case, setups, network, methods, options, emit, rounds=2, weight=0.5) -> None:
+def run_case(case, setups, network, methods, options, emit, rounds=2, weight=0.5,
+             ablations=None) -> None:
+    """Emit the rows of every method; "METHOD (LABEL)" runs METHOD with network ablations[LABEL]."""
     independent_rmse, separate = {}, None
     for method in methods:
         tick = time.perf_counter()
+        base, _, label = method.partition(" (")
+        net = ablations[label.rstrip(")")] if label else network
         if method in ("independent", "network only") and separate is None:
             separate = run_strategy("independent", setups, **options)
         if method == "independent":
             result = separate
-        elif method == "network only":
+        elif base == "network only":
             models = {k: separate.models[k] for k in KEYS}
             cover = {k: coverage_map(setups[k].operator, models[k], setups[k].data,
-                                     network.coverage_probes.get(k, 8), 0) for k in KEYS}
-            fused = network.fuse(models, setups[KEYS[0]].operator.grid, cover)
+                                     net.coverage_probes.get(k, 8), 0)
+                     for k in KEYS} if net.coverage else None
+            fused = net.fuse(models, setups[KEYS[0]].operator.grid, cover)
             chi2 = {k: float(setups[k].data.chi_squared(setups[k].operator(fused[k])))
                     / setups[k].data.n_data for k in KEYS}
             for line in rows_for(case, method, fused, setups, chi2,
@@ -142,8 +184,8 @@ def run_case(case, setups, network, methods, options, emit, rounds=2, weight=0.5
         elif method == "cross_gradient":
             result = run_strategy("cross_gradient", setups, **options)
         else:
-            result = run_strategy("fusion", setups, network=network, rounds=rounds,
-                                  weight=weight, separate=separate, **FUSION[method], **options)
+            result = run_strategy("fusion", setups, network=net, rounds=rounds,
+                                  weight=weight, separate=separate, **FUSION[base], **options)
         chi2 = {k: result.metrics[k]["chi_squared_per_datum"] for k in KEYS}
         seconds = result.wall_time + (separate.wall_time if method.startswith("fusion")
                                       and separate is not None else 0.0)
@@ -163,6 +205,11 @@ def main(argv=None):
                         help="in-family sample indices (not in the training store)")
     parser.add_argument("--cases", nargs="*", default=list(GEOLOGIES), choices=list(GEOLOGIES))
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--scenario", default="baseline", choices=SCENARIOS,
+                        help="survey and mesh of the cases (see the module docstring)")
+    parser.add_argument("--ablation", action="append", default=[], metavar="LABEL=NETWORK",
+                        help="also run the network-only and fusion methods with this "
+                             "network file, labelled 'METHOD (LABEL)'")
     parser.add_argument("--max-iterations", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2, help="fusion rounds")
     parser.add_argument("--weight", type=float, default=0.5,
@@ -176,16 +223,25 @@ def main(argv=None):
         print(summarise(read_records(args.summarise)))
         return
     network = FusionNetwork.load(args.network or shipped_network_path())
+    ablations = {}
+    for entry in args.ablation:
+        label, _, path = entry.partition("=")
+        if not label or not path:
+            parser.error(f"--ablation must be LABEL=NETWORK, got {entry!r}")
+        ablations[label] = FusionNetwork.load(path)
     config = load_dataset_config(CONFIG)
     grid = build_grid(config["grid"])
     options = {"max_iterations": args.max_iterations, "cg_max_iterations": 20,
                "progress": False}
     methods = ["independent"] + [m for m in args.methods if m != "independent"]
+    # each ablation network runs the network-only and fusion methods asked for
+    methods += [f"{m} ({label})" for label in ablations for m in methods
+                if m == "network only" or m in FUSION]
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     table = output / "fusion_study.md"
-    header = ["| case | method | property | RMSE | RMSE / indep. | SSIM | chi2/N | time [s] |",
-              "|---|---|---|---|---|---|---|---|"]
+    header = ["| case | method | property | RMSE | RMSE / indep. | SSIM | NCG to true | chi2/N "
+              "| time [s] |", "|---|---|---|---|---|---|---|---|---|"]
     table.write_text("\n".join(header) + "\n")
 
     def emit(line):
@@ -195,12 +251,14 @@ def main(argv=None):
 
     print("\n".join(header))
     start = time.perf_counter()
-    cases = [(f"mixed #{i} (in-family)", draw_true_models(config, grid, i), i)
+    suffix = "" if args.scenario == "baseline" else f" [{args.scenario}]"
+    cases = [(f"mixed #{i} (in-family){suffix}", draw_true_models(config, grid, i), i)
              for i in args.held_out]
-    cases += [(name, GEOLOGIES[name](grid), 10_000 + n) for n, name in enumerate(args.cases)]
+    cases += [(f"{name}{suffix}", GEOLOGIES[name](grid), 10_000 + n)
+              for n, name in enumerate(args.cases)]
     for case, true_models, index in cases:
-        run_case(case, setups_for(config, grid, true_models, index), network, methods, options,
-                 emit, args.rounds, args.weight)
+        run_case(case, setups_for(config, grid, true_models, index, args.scenario), network,
+                 methods, options, emit, args.rounds, args.weight, ablations)
     summary = summarise(RECORDS)
     with open(table, "a") as stream:
         stream.write("\n" + summary + "\n")
@@ -214,8 +272,9 @@ def read_records(tables) -> list:
     for table in tables:
         for line in Path(table).read_text().splitlines():
             cells = [cell.strip() for cell in line.strip("|").split("|")]
-            if len(cells) == 8 and cells[2] in KEYS:
-                records.append((cells[0], cells[1], cells[2], float(cells[3]), float(cells[6])))
+            if len(cells) in (8, 9) and cells[2] in KEYS:  # 8: tables without NCG to true
+                records.append((cells[0], cells[1], cells[2], float(cells[3]),
+                                float(cells[len(cells) - 2])))
     return records
 
 
@@ -224,8 +283,12 @@ def summarise(records) -> str:
     rmse = {(c, m, k): r for c, m, k, r, _ in records}
     lines = ["| cases | method | property | RMSE / indep. | RMSE / cross_gradient | "
              "median RMSE / indep. | max chi2/N |", "|---|---|---|---|---|---|---|"]
-    for group in ("in-family", "out-of-family"):
-        cases = sorted({c for c, *_ in records if ("in-family" in c) == (group == "in-family")})
+    def group_of(case):
+        family = "in-family" if "in-family" in case else "out-of-family"
+        return family + (case[case.index(" ["):] if " [" in case else "")
+
+    for group in sorted({group_of(c) for c, *_ in records}, key=lambda g: (" [" in g, g)):
+        cases = sorted({c for c, *_ in records if group_of(c) == group})
         methods = list(dict.fromkeys(m for _, m, *_ in records))
         for method in methods:
             for key in KEYS:

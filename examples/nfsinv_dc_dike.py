@@ -48,19 +48,35 @@ import jointinv
 from jointinv import Grid
 
 BACKGROUND, LAYER, DIKE = 0.01, 0.02, 0.1  # S/m
+LAYERED_TOP, LAYERED_BOTTOM = 0.02, 0.001  # S/m, Case 4's layered background
 SIMPEG_SPARSE_DIKE_MEAN = (0.021, 0.029)  # S/m, SimPEG's sparse-norm inversion of this case
 
 
-def dike_case():
-    """Grid, survey and true conductivity [S/m] (nz, nx) of NFs-Inv Case 3.1."""
+def dike_case(slope: float = 1.0, layered: bool = False):
+    """Grid, survey, true conductivity [S/m] (nz, nx), dike mask and background of a case.
+
+    ``slope`` is the paper's dike slope (1: Case 3.1, 45 degrees; 0.7: Case
+    3.2, 35 degrees; 1.2: Case 3.3, 50 degrees): the dike lies between the
+    lines ``z = -slope (x + 125)`` and ``z = -slope (x + 100)`` for
+    ``15 <= z <= 125`` m. ``layered=True`` is Case 4: instead of the 0.01 S/m
+    background and 15 m top layer, 45 layers of 5 m from 0.02 S/m at the top
+    to 0.001 S/m at the bottom (log-spaced). The background is the true
+    conductivity without the dike.
+    """
     grid = Grid(nx=200, nz=45, dx=5.0, dz=5.0, x0=-500.0, z0=0.0)
     line = surface_line("dipole-dipole", -350.0, 350.0, 25.0, n_max=24)
     z, x = np.meshgrid(grid.cell_centers_z, grid.cell_centers_x, indexing="ij")
-    conductivity = np.full(grid.shape, BACKGROUND)
-    conductivity[z <= 15.0] = LAYER
-    dike = (z >= 15.0) & (z <= 125.0) & (z >= -x - 125.0) & (z <= -x - 100.0)
+    if layered:
+        layers = np.logspace(np.log10(LAYERED_TOP), np.log10(LAYERED_BOTTOM), grid.nz)
+        background = np.repeat(layers[:, None], grid.nx, axis=1)
+    else:
+        background = np.full(grid.shape, BACKGROUND)
+        background[z <= 15.0] = LAYER
+    dike = ((z >= 15.0) & (z <= 125.0) & (z >= -slope * (x + 125.0))
+            & (z <= -slope * (x + 100.0)))
+    conductivity = background.copy()
     conductivity[dike] = DIKE
-    return grid, line, torch.as_tensor(conductivity), dike
+    return grid, line, torch.as_tensor(conductivity), dike, background
 
 
 def intersection_over_union(found: np.ndarray, true: np.ndarray) -> float:
@@ -77,22 +93,30 @@ def dip_degrees(mask: np.ndarray, grid: Grid) -> float:
     return float(np.degrees(np.arctan2(abs(major[1]), abs(major[0]))))
 
 
-def dike_metrics(recovered_sigma: np.ndarray, dike: np.ndarray, grid: Grid) -> dict:
-    """Mean conductivity inside the true dike, thresholded IoU and dip."""
+def dike_metrics(recovered_sigma: np.ndarray, dike: np.ndarray, grid: Grid,
+                 background: np.ndarray | None = None) -> dict:
+    """Mean conductivity inside the true dike, thresholded IoU and dip.
+
+    ``background`` ``(nz, nx)`` [S/m] is the true model without the dike
+    (default: 0.01 S/m); thresholds are taken cell by cell against it.
+    """
+    if background is None:
+        background = np.full(grid.shape, BACKGROUND)
     below_layer = grid.cell_centers_z[:, None] >= 15.0 + np.zeros(grid.shape)
     log_sigma = np.log10(recovered_sigma)
+    log_background = np.log10(background)
     # fixed threshold: halfway (in log10) between background and dike
-    fixed = log_sigma >= 0.5 * (np.log10(BACKGROUND) + np.log10(DIKE))
+    fixed = log_sigma >= 0.5 * (log_background + np.log10(DIKE))
     # adaptive threshold: half of the recovered anomaly's peak above the background
-    peak = log_sigma[below_layer].max()
-    adaptive = log_sigma >= 0.5 * (np.log10(BACKGROUND) + peak)
+    peak = (log_sigma - log_background)[below_layer].max()
+    adaptive = log_sigma - log_background >= 0.5 * peak
     found = {"fixed": fixed & below_layer, "adaptive": adaptive & below_layer}
     return {
         "mean_sigma_in_dike": float(recovered_sigma[dike].mean()),
         "mean_rho_in_dike": float((1.0 / recovered_sigma[dike]).mean()),
         "iou_fixed": intersection_over_union(found["fixed"], dike),
         "iou_adaptive": intersection_over_union(found["adaptive"], dike),
-        "adaptive_threshold_sigma": float(10 ** (0.5 * (np.log10(BACKGROUND) + peak))),
+        "adaptive_threshold_sigma": float(10 ** (np.log10(BACKGROUND) + 0.5 * peak)),
         "dip_adaptive_deg": dip_degrees(found["adaptive"], grid) if found["adaptive"].any()
         else float("nan"),
         "dip_true_deg": dip_degrees(dike, grid),
@@ -100,19 +124,20 @@ def dike_metrics(recovered_sigma: np.ndarray, dike: np.ndarray, grid: Grid) -> d
     }
 
 
-def plot_conductivity(true_sigma, recovered_sigma, mask, grid, line, path):
+def plot_conductivity(true_sigma, recovered_sigma, mask, grid, line, path, slope=1.0,
+                      label="Gauss-Newton-CG, smooth", vmin=BACKGROUND):
     """True and recovered conductivity (log scale) on the survey's window."""
     figure = Figure(figsize=(11, 4.8), layout="constrained")
     axes = figure.subplots(2, 1, sharex=True)
-    norm = LogNorm(vmin=BACKGROUND, vmax=DIKE)
+    norm = LogNorm(vmin=vmin, vmax=DIKE)
     outline_z = np.array([15.0, 125.0])
     panels = (("true conductivity", true_sigma),
-              ("recovered (Gauss-Newton-CG, smooth); red: thresholded body", recovered_sigma))
+              (f"recovered ({label}); red: thresholded body", recovered_sigma))
     for ax, (title, sigma) in zip(axes, panels):
         image = ax.imshow(np.asarray(sigma), extent=grid.extent, norm=norm, cmap="viridis",
                           aspect="equal", interpolation="nearest")
-        for offset in (100.0, 125.0):  # dike walls: z = -x - offset
-            ax.plot(-outline_z - offset, outline_z, "w--", lw=1)
+        for offset in (100.0, 125.0):  # dike walls: z = -slope (x + offset)
+            ax.plot(-outline_z / slope - offset, outline_z, "w--", lw=1)
         ax.plot(line.electrodes[:, 0], line.electrodes[:, 1], "kv", ms=4)
         ax.set(xlim=(-350, 350), ylim=(125, -3), ylabel="depth z (m)", title=title)
     axes[1].contour(grid.cell_centers_x, grid.cell_centers_z, mask.astype(float), [0.5],
@@ -138,7 +163,7 @@ def main():
     output = Path(args.output)
 
     start = time.perf_counter()
-    grid, line, true_sigma, dike = dike_case()
+    grid, line, true_sigma, dike, _ = dike_case()
     # The paper's mesh: 7 padding cells growing by 1.5 on each side and below.
     operator = jointinv.create_physics("dcr", grid, line, padding_cells=7, padding_factor=1.5)
     true_model = -torch.log10(true_sigma)  # log10 resistivity [log10 ohm m]

@@ -43,6 +43,8 @@ def _argument(check):
 def _demo(args) -> int:
     if args.max_iterations is None:
         args.max_iterations = 10 if args.case == "crosshole" else 30
+    if args.case == "fusion":
+        return _fusion_demo(args)
     if args.case != "crosshole":
         return _joint_demo(args)
     return _crosshole_demo(args)
@@ -96,6 +98,33 @@ def _joint_demo(args) -> int:
           f"surface DC line, inverted independently and jointly with {said}")
     study = run_comparison(config, progress=not args.quiet, overwrite=args.overwrite,
                            command=f"jointinv demo --case {args.case}")
+    print(study["table"])
+    print(f"finished in {time.perf_counter() - start:.1f} s; models, metrics and figures "
+          f"written to {Path(study['output']).resolve()}")
+    return 0
+
+
+#: The fusion demo's strategy: the network output as start and reference (the study's best).
+FUSION_DEMO_STRATEGY = {"name": "fusion", "label": "fusion", "rounds": 2, "weight": 0.5,
+                        "use_as": "both", "alpha_s": 0.05}
+
+
+def _fusion_demo(args) -> int:
+    """Independent, cross-gradient and fusion (shipped network) on the held-out fusion case."""
+    from .compare import run_comparison
+    from .fusion import shipped_network_path
+
+    options = {"max_iterations": args.max_iterations, **_joint_solver_options(args.solver)}
+    fusion = {**FUSION_DEMO_STRATEGY, "network": str(shipped_network_path())}
+    config = {"case": "fusion", "seed": args.seed, "output": args.output, "options": options,
+              "strategies": [{"name": "independent"}, {"name": "cross_gradient"}, fusion]}
+    args.folder = Path(args.output)
+    start = time.perf_counter()
+    print("jointinv demo: a held-out sample of the shipped fusion network's training family "
+          "(cross-hole travel times and a surface DC line), inverted independently, with "
+          "cross-gradient and with the fusion network (2 rounds)")
+    study = run_comparison(config, progress=not args.quiet, overwrite=args.overwrite,
+                           command="jointinv demo --case fusion")
     print(study["table"])
     print(f"finished in {time.perf_counter() - start:.1f} s; models, metrics and figures "
           f"written to {Path(study['output']).resolve()}")
@@ -185,11 +214,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a built-in demo: a joint seismic-DC geology inverted independently "
                     "and jointly (structure-guided smoothness with cross-gradient and "
                     "petrophysical couplings), or cross-hole travel times alone.")
-    demo.add_argument("--case", default="fault", choices=["fault", "dike", "crosshole"],
+    demo.add_argument("--case", default="fault", choices=["fault", "dike", "crosshole", "fusion"],
                       help="joint geology (fault, dike) inverted independently and jointly "
                            "(structure-guided smoothness with cross-gradient and petrophysical "
-                           "couplings), or the travel-time-only cross-hole case "
-                           "(default: %(default)s)")
+                           "couplings), the travel-time-only cross-hole case, or "
+                           "fusion: a held-out sample of the shipped fusion network's "
+                           "training family, inverted independently, with cross-gradient "
+                           "and with the network (default: %(default)s)")
     _add_run_options(demo, "folder for models, metrics and figures, new or empty "
                            "(default: %(default)s)", default="jointinv-output/demo")
     demo.add_argument("--solver", default="gauss_newton",

@@ -162,6 +162,8 @@ SCHEMA = {
     "physics.*.alpha_s": Setting(float, 1e-3, "smallness weight", low=0),
     "physics.*.alpha_x": Setting(float, 1.0, "horizontal smoothness weight", low=0),
     "physics.*.alpha_z": Setting(float, 1.0, "vertical smoothness weight", low=0),
+    "physics.*.smallness_norm": Setting(int, 2, "2: least-squares smallness; 1: L1 "
+                                        "(first-order solvers, needs beta)", low=1, high=2),
     "physics.*.chi_factor": Setting(float, 1.0, "target misfit = chi_factor * n_data",
                                     low=0, low_open=True),
     "physics.*.sensitivity_weighting": Setting(bool, False, "sensitivity-weighted "
@@ -212,6 +214,7 @@ DEFAULT_CONFIG = {
 
 #: Strategy options that a config cannot set, and why.
 _NOT_IN_CONFIG = {"progress": "the command line sets it (--quiet)",
+                  "callback": "it is a Python function; use the Python API",
                   "parameterization": "it is a torch module; use the Python API"}
 _ENTRY_KEYS = ("name", "label")
 

@@ -48,7 +48,9 @@ def _fault_geology(zz, xx):
 
 
 _GEOLOGIES = {"dike": _dike_geology, "fault": _fault_geology}
-JOINT_CASES = tuple(_GEOLOGIES)
+#: ``fusion`` is a held-out sample of the shipped fusion network's training family
+#: (80 x 40 cells of 2.5 m; :mod:`jointinv.fusion.demo_case`), not a geology above.
+JOINT_CASES = (*_GEOLOGIES, "fusion")
 
 #: The joint method ``jointinv demo`` runs beside the independent inversions
 #: (a ``jointinv compare`` strategy entry): structure-guided smoothness (each
@@ -71,6 +73,10 @@ def joint_case(name: str = "dike", n_boreholes_points: int = 17, borehole_top: f
                velocity_units: str = "m/s", dtype=torch.float64) -> dict:
     """``{"traveltime": Case, "dcr": Case}`` of the built-in joint geology ``name``.
 
+    ``name="fusion"`` is the held-out training-family sample of
+    :func:`jointinv.fusion.demo_case.fusion_case` (its own grid, survey and
+    noise; only ``seed`` applies).
+
     Velocities: background 2000 m/s, first unit 1500 m/s, second unit
     1600 m/s; log10 resistivity: background 2 (100 ohm m), first unit 1.5,
     second unit 1 (10 ohm m). Noise: ``traveltime_noise`` relative (floor
@@ -78,10 +84,17 @@ def joint_case(name: str = "dike", n_boreholes_points: int = 17, borehole_top: f
     backgrounds. ``velocity_units="km/s"`` expresses velocities in km/s
     instead (travel times then come out in ms), to check unit independence.
     """
-    if name not in _GEOLOGIES:
+    if name not in JOINT_CASES:
         raise ValueError(f"name must be one of {list(JOINT_CASES)}, got {name!r}")
     if velocity_units not in ("m/s", "km/s"):
         raise ValueError(f"velocity_units must be 'm/s' or 'km/s', got {velocity_units!r}")
+    if name == "fusion":
+        if velocity_units != "m/s":  # the network was trained in m/s
+            raise ValueError(f"velocity_units must be 'm/s' for the fusion case, "
+                             f"got {velocity_units!r}")
+        from .fusion.demo_case import fusion_case
+
+        return fusion_case(seed=seed)
     scale = 1.0 if velocity_units == "m/s" else 1e-3
     grid = _GRID
     zz, xx = _coordinates(grid, dtype)

@@ -10,7 +10,7 @@ and every strategy drive it with Adam or L-BFGS.
 
 :class:`Annealing` is NFs-Inv's objective ``(1 - beta(t)) phi_d + beta(t) phi_m``
 with ``beta(t)`` decaying over the iterations; without it a field minimises the
-project's ``phi_d + beta phi_m`` (fixed beta) like any parameterization.
+project's ``phi_d + beta phi_m`` (beta cooled as by every solver) like any parameterization.
 """
 
 from __future__ import annotations

@@ -10,10 +10,11 @@ import torch
 
 from .data import Data
 from .maps import Map, get_map
-from .objective import DataMisfit, Term
+from .masks import check_mask
+from .objective import DataMisfit, Term, misfit_function
 from .operator import PhysicsOperator
 from .parameterizations import Cells
-from .regularization import tikhonov
+from .regularization import check_norm, tikhonov
 from .sensitivity import sensitivity_weights
 from .validation import as_model_tensor, check_nonnegative_float, check_positive_float
 
@@ -95,6 +96,8 @@ class BuiltPhysics:
         ``(nz, nx)`` starting inversion variable.
     lower, upper : float or None
         Bounds of the inversion variable.
+    mask : torch.Tensor or None
+        Boolean ``(nz, nx)``: True where the model stays at its start.
     """
 
     key: str
@@ -105,11 +108,12 @@ class BuiltPhysics:
     start: torch.Tensor
     lower: float | None
     upper: float | None
+    mask: torch.Tensor | None = None
 
     def cells(self) -> Cells:
-        """A :class:`Cells` parameterization at the start, with the variable's bounds."""
+        """A :class:`Cells` parameterization at the start, with the variable's bounds and mask."""
         return Cells(self.setup.initial_model, map=self.map, key=self.key, lower=self.lower,
-                     upper=self.upper)
+                     upper=self.upper, mask=self.mask)
 
 
 @dataclass
@@ -128,6 +132,8 @@ class PhysicsSetup:
         the initial model).
     alpha_s, alpha_x, alpha_z : float
         Smallness and smoothness weights (:func:`jointinv.regularization.tikhonov`).
+    smallness_norm : {2, 1}
+        ``1``: an L1 smallness (NFs-Inv's DC cases; first-order solvers only).
     chi_factor : float
         Target misfit ``chi_factor * n_data``.
     map : str or Map, optional
@@ -140,6 +146,15 @@ class PhysicsSetup:
         Regularization weighted by normalised sensitivities.
     beta : float, optional
         Starting trade-off parameter, > 0 (estimated when omitted).
+    misfit : str or callable, default "l2"
+        Data misfit: ``"l2"`` (chi-squared), ``"envelope"`` or
+        ``"correlation"`` for waveform data, or ``f(predicted, data)``; see
+        :class:`jointinv.objective.DataMisfit` (first-order solvers only for
+        anything but ``"l2"``).
+    mask : numpy.ndarray or torch.Tensor, optional
+        Boolean ``(nz, nx)``: True where the model is fixed at
+        ``initial_model`` (e.g. a water layer); every solver and
+        parameterization leaves those cells at the start, bit for bit.
     initial_model, true_model, reference_model may be NumPy arrays (converted
     to tensors; float64 unless float32).
     """
@@ -152,11 +167,14 @@ class PhysicsSetup:
     alpha_s: float = 1e-3
     alpha_x: float = 1.0
     alpha_z: float = 1.0
+    smallness_norm: int = 2
     chi_factor: float = 1.0
     map: str | Map | None = None
     bounds: tuple | None = None
     sensitivity_weighting: bool = False
     beta: float | None = None
+    mask: object = None
+    misfit: object = "l2"
 
     def __post_init__(self):
         if not isinstance(self.operator, PhysicsOperator):
@@ -175,6 +193,7 @@ class PhysicsSetup:
             setattr(self, name, check_nonnegative_float(name, getattr(self, name)))
         if self.alpha_s == self.alpha_x == self.alpha_z == 0:
             raise ValueError("at least one of alpha_s, alpha_x, alpha_z must be > 0")
+        self.smallness_norm = check_norm("smallness_norm", self.smallness_norm)
         self.chi_factor = check_positive_float("chi_factor", self.chi_factor)
         if self.beta is not None:
             self.beta = check_positive_float("beta", self.beta)
@@ -183,6 +202,9 @@ class PhysicsSetup:
                             f"got {self.sensitivity_weighting!r}")
         self.map = get_map(self.operator.inversion_map if self.map is None else self.map)
         self.bounds = _check_bounds(self.bounds, self.initial_model)
+        self.mask = check_mask("mask", self.mask, self.operator.grid.shape,
+                               self.initial_model.device)
+        misfit_function(self.misfit, self.operator.property, self.data)  # checks it
 
     def build(self, key: str, smoothness: bool = True) -> BuiltPhysics:
         """The misfit, regularization, start and bounds of this physics under name ``key``.
@@ -190,7 +212,8 @@ class PhysicsSetup:
         ``smoothness=False`` leaves the smoothness out of the regularization
         (only the smallness stays): for a joint regularization that replaces it.
         """
-        misfit = DataMisfit(key, self.operator, self.data, chi_factor=self.chi_factor)
+        misfit = DataMisfit(key, self.operator, self.data, chi_factor=self.chi_factor,
+                            function=self.misfit)
         start = self.map.inverse(self.initial_model)
         if not bool(torch.isfinite(start).all()):
             raise ValueError(f"initial_model is outside the domain of the {self.map.name!r} map")
@@ -202,6 +225,8 @@ class PhysicsSetup:
             raise ValueError(f"setup {key!r}: a joint regularization keeps each model's "
                              f"smallness only, so alpha_s must be > 0, got 0")
         regularization = tikhonov(key, self.operator.grid, self.map.inverse(reference),
-                                  self.alpha_s, alpha_x, alpha_z, cell_weights=weights)
+                                  self.alpha_s, alpha_x, alpha_z, cell_weights=weights,
+                                  smallness_norm=self.smallness_norm)
         lower, upper = _variable_bounds(self.map, self.bounds, self.initial_model)
-        return BuiltPhysics(key, self, misfit, regularization, self.map, start, lower, upper)
+        return BuiltPhysics(key, self, misfit, regularization, self.map, start, lower, upper,
+                            self.mask)

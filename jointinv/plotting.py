@@ -293,7 +293,8 @@ def convergence_figure(history, title: str | None = None, targets=None) -> Figur
             axes.axhline(targets[inner], color="black", linestyle="--", linewidth=1.0,
                          label=f"target {targets[inner]:.4g}")
             axes.legend(fontsize="small")
-        axes.set_yscale("log", nonpositive="mask")
+        if any(value > 0 for value in values):  # e.g. beta stays 0 under data-only annealing
+            axes.set_yscale("log", nonpositive="mask")
         axes.set_title(panel_title)
         axes.set_xlabel("iteration")
         axes.set_ylabel(label)

@@ -130,7 +130,11 @@ class InversionProblem:
         values = {}
         for misfit in self.misfits:
             name = f"phi_d[{misfit.key}]"
-            values[name] = values.get(name, 0.0) + misfit(properties)
+            value, chi_squared = misfit.evaluate(properties)
+            values[name] = values.get(name, 0.0) + value
+            if chi_squared is not None:  # another misfit function: chi^2 reported alongside
+                name = f"chi2[{misfit.key}]"
+                values[name] = values.get(name, 0.0) + chi_squared
         values.update(self.model_parts(variables))
         return values
 

@@ -14,7 +14,7 @@ from .grid import Grid, check_grid
 from .objective import Term, WeightedSum
 from .validation import check_nonnegative_float
 
-__all__ = ["Smallness", "Smoothness", "tikhonov"]
+__all__ = ["Smallness", "Smoothness", "tikhonov", "check_norm"]
 
 
 def _as_weights(cell_weights, grid: Grid):
@@ -30,8 +30,11 @@ def _as_weights(cell_weights, grid: Grid):
     return weights
 
 
+NORMS = (1, 2)
+
+
 class Smallness(Term):
-    """``sum(w * (m - m_ref)**2)`` over cells.
+    """``sum(w * (m - m_ref)**2)`` over cells, or ``sum(w * |m - m_ref|)`` with ``norm=1``.
 
     Parameters
     ----------
@@ -43,10 +46,17 @@ class Smallness(Term):
         Reference model ``(nz, nx)`` in the inversion variable; zero if omitted.
     cell_weights : array, optional
         Non-negative weights ``(nz, nx)`` (e.g. sensitivity weights).
+    norm : {2, 1}, default 2
+        ``1``: the L1 smallness of NFs-Inv's DC cases, which favours models
+        equal to the reference except where the data need otherwise. Its
+        curvature is zero, so it is for first-order solvers (Gauss-Newton
+        refuses it).
     """
 
-    def __init__(self, key: str, grid: Grid, reference=None, cell_weights=None):
+    def __init__(self, key: str, grid: Grid, reference=None, cell_weights=None,
+                 norm: int = 2):
         check_grid("grid", grid)
+        self.norm = check_norm("norm", norm)
         self.key, self.keys, self.grid = key, (key,), grid
         if reference is not None:
             reference = torch.as_tensor(reference).detach()
@@ -62,9 +72,10 @@ class Smallness(Term):
         self._check_keys(models)
         m = models[self.key]
         deviation = m if self.reference is None else m - self.reference.to(m)
+        penalty = deviation.abs() if self.norm == 1 else deviation**2
         if self.cell_weights is not None:
-            return (self.cell_weights.to(m) * deviation**2).sum()
-        return (deviation**2).sum()
+            return (self.cell_weights.to(m) * penalty).sum()
+        return penalty.sum()
 
 
 class Smoothness(Term):
@@ -104,19 +115,28 @@ class Smoothness(Term):
         return squared.sum()
 
 
+def check_norm(name: str, norm) -> int:
+    """``norm`` as 1 or 2 (the smallness norms), else a clear error."""
+    if isinstance(norm, bool) or norm not in NORMS:
+        raise ValueError(f"{name} must be 2 (least squares) or 1 (L1), got {norm!r}")
+    return int(norm)
+
+
 def tikhonov(key: str, grid: Grid, reference=None, alpha_s: float = 1e-3,
-             alpha_x: float = 1.0, alpha_z: float = 1.0, cell_weights=None) -> WeightedSum:
+             alpha_x: float = 1.0, alpha_z: float = 1.0, cell_weights=None,
+             smallness_norm: int = 2) -> WeightedSum:
     """``alpha_s * Smallness + alpha_x * Smoothness_x + alpha_z * Smoothness_z``.
 
     The default weights favour smooth models and pull weakly toward the
     reference (``alpha_s`` is per cell, smoothness per face, both in cell
-    units; see the module docstring).
+    units; see the module docstring). ``smallness_norm=1`` makes the
+    smallness L1 (:class:`Smallness`).
     """
     alpha_s = check_nonnegative_float("alpha_s", alpha_s)
     alpha_x = check_nonnegative_float("alpha_x", alpha_x)
     alpha_z = check_nonnegative_float("alpha_z", alpha_z)
     if alpha_s == alpha_x == alpha_z == 0:
         raise ValueError("at least one of alpha_s, alpha_x, alpha_z must be > 0")
-    return (alpha_s * Smallness(key, grid, reference, cell_weights)
+    return (alpha_s * Smallness(key, grid, reference, cell_weights, smallness_norm)
             + alpha_x * Smoothness(key, grid, "x", cell_weights)
             + alpha_z * Smoothness(key, grid, "z", cell_weights))

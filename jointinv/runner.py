@@ -11,19 +11,24 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from .coupling import Coupling
+from .masks import apply_mask, hold_fixed_cells
 from .parameterizations import Parameterization
+from .preconditioning import PRECONDITIONERS, step_weights
 from .problem import InversionProblem
 from .result import InversionResult
 from .solvers import OPTIMIZERS, estimate_betas, optimize
+from .solvers.batches import ShotBatches
 from .solvers.gauss_newton import gauss_newton_point
 from .validation import (
     check_choice,
     check_nonnegative_int,
     check_positive_float,
     check_positive_int,
+    check_seed,
 )
 
 __all__ = ["SOLVERS", "SolverOptions", "RunOutput", "run", "make_result", "check_common_grid"]
@@ -38,17 +43,22 @@ class SolverOptions:
     Parameters
     ----------
     solver : {"gauss_newton", "adam", "lbfgs"}
-        Projected Gauss-Newton-CG with beta cooling (SimPEG's recipe; cells
-        only), or a first-order torch optimizer with fixed betas (any
-        parameterization).
+        Projected Gauss-Newton-CG (SimPEG's recipe; cells only), or a
+        first-order torch optimizer (any parameterization); all of them cool
+        beta (``cooling_factor``, ``cooling_rate``).
     max_iterations : int, >= 1
-        Gauss-Newton iterations or optimizer steps.
+        Gauss-Newton iterations or optimizer steps (first-order solvers run
+        one evaluation, i.e. one simulation and one adjoint per data set, per
+        step; L-BFGS more when its line search rejects the unit step).
     beta0_ratio : float, > 0
         Starting beta = ratio x largest-eigenvalue ratio of the data and
         regularization Hessians (when a setup gives no ``beta``).
     cooling_factor : float, >= 1
-        Gauss-Newton divides beta by it every ``cooling_rate`` iterations
-        while the data set is above its target.
+        Every solver divides beta by it every ``cooling_rate`` iterations
+        while the data set is above its target (SimPEG's ``BetaSchedule``);
+        1 keeps the betas fixed. First-order solvers apply the new beta from
+        the next evaluation; a parameterization's ``schedule`` (annealing)
+        replaces the cooling.
     cooling_rate : int, >= 1
     cg_max_iterations : int, >= 1
         Conjugate-gradient iterations per Gauss-Newton step.
@@ -58,7 +68,37 @@ class SolverOptions:
         misfits held at their targets (see
         :func:`jointinv.solvers.gauss_newton.hold_at_target`); 0 stops there.
     lr : float, optional
-        First-order learning rate (see :func:`jointinv.solvers.optimize`).
+        First-order learning rate. With cell models it is *relative*: Adam
+        moves each cell by at most about ``lr`` times the RMS of the starting
+        model per step (0.01: 1 %, e.g. 25 m/s for 2500 m/s); with a network
+        parameterization it is in the units of the network's weights. Default
+        0.01 for Adam, 1 for L-BFGS (a scale of its quasi-Newton step).
+    step : float or dict, optional
+        Adam with cell models only: the step per iteration in the units of
+        the property (e.g. 20.0 for about 20 m/s), ``{key: step}`` when
+        several physics are inverted; converted to ``lr = step / RMS(start)``
+        for each model. Give ``lr`` or ``step``, not both.
+    preconditioner : {"depth", "illumination"}, array or dict, optional
+        First-order solvers on cell models: per-cell step weights
+        (:mod:`jointinv.preconditioning`): ``"depth"`` ``(z / z_max) **
+        depth_power``, ``"illumination"`` the square root of the normalised
+        Gauss-Newton Hessian diagonal at the start (a few adjoints), an
+        ``(nz, nx)`` array of weights >= 0, or ``{model: any of these}``.
+    depth_power : float, > 0
+        Exponent ``p`` of the depth weights.
+    shots_per_iteration : int, optional
+        Adam only: shot mini-batching. Each iteration evaluates a random
+        subset of this many shots of every operator that has shots (seeded
+        by ``batch_seed``), with the misfit scaled by ``n_shots / subset``;
+        the history's misfits are these estimates (the final predicted data
+        use every shot).
+    batch_seed : int
+        Seed of the shot subsets.
+    callback : callable, optional
+        ``callback(row, models)`` after every iteration of any solver, with
+        the history row (a dict: ``iteration``, ``phi_d[key]``, betas, ...)
+        and the current models ``{key: (nz, nx) property}`` (detached);
+        returning True stops the run.
     progress : bool
         Show progress (a bar in a terminal, a line per iteration in a file).
     """
@@ -71,6 +111,12 @@ class SolverOptions:
     cg_max_iterations: int = 20
     hold_iterations: int = 0
     lr: float | None = None
+    step: float | dict | None = None
+    preconditioner: object = None
+    depth_power: float = 1.0
+    shots_per_iteration: int | None = None
+    batch_seed: int = 0
+    callback: object = None
     progress: bool = True
 
     def __post_init__(self):
@@ -89,6 +135,35 @@ class SolverOptions:
                              f"betas between iterations), got solver {self.solver!r}")
         if self.lr is not None:
             self.lr = check_positive_float("lr", self.lr)
+        if self.step is not None:
+            if self.solver != "adam":
+                raise ValueError(f"step sets Adam's step size; solver {self.solver!r} chooses "
+                                 f"its own steps (use lr for L-BFGS's scale)")
+            if self.lr is not None:
+                raise ValueError(f"give lr (relative) or step (property units), not both; "
+                                 f"got lr={self.lr} and step={self.step}")
+            if isinstance(self.step, dict):
+                self.step = {k: check_positive_float(f"step[{k!r}]", v)
+                             for k, v in self.step.items()}
+            else:
+                self.step = check_positive_float("step", self.step)
+        self.depth_power = check_positive_float("depth_power", self.depth_power)
+        self.batch_seed = check_seed("batch_seed", self.batch_seed)
+        if self.preconditioner is not None and self.solver == "gauss_newton":
+            raise ValueError("preconditioner sets the steps of first-order solvers ('adam', "
+                             "'lbfgs'); Gauss-Newton scales its steps by the Hessian")
+        if isinstance(self.preconditioner, str):
+            check_choice("preconditioner", self.preconditioner, PRECONDITIONERS)
+        if self.shots_per_iteration is not None:
+            self.shots_per_iteration = check_positive_int("shots_per_iteration",
+                                                          self.shots_per_iteration)
+            if self.solver != "adam":
+                raise ValueError(f"shots_per_iteration needs solver 'adam' (a stochastic "
+                                 f"gradient; {self.solver!r} needs the full objective), got "
+                                 f"solver {self.solver!r}")
+        if self.callback is not None and not callable(self.callback):
+            raise TypeError(f"callback must be callable as callback(row, models), got "
+                            f"{type(self.callback).__name__}")
         if not isinstance(self.progress, bool):
             raise TypeError(f"progress must be True or False, got {self.progress!r}")
 
@@ -156,6 +231,72 @@ def _check_parameterization(parameterization, built: dict):
             parameterization.check_bounds(*b.setup.bounds)
 
 
+def _per_model(name: str, value, built: dict) -> dict:
+    """``{key: value}``: one value for every model, or a dict naming known models only."""
+    if not isinstance(value, dict):
+        return {key: value for key in built}
+    unknown = sorted(set(value) - set(built))
+    if unknown:
+        raise ValueError(f"{name} names models {unknown}; models are {sorted(built)}")
+    return value
+
+
+def _learning_rates(options: SolverOptions, built: dict, parameterization):
+    """``lr``, or one relative rate per cell model from ``options.step`` [property units]."""
+    if options.step is None:
+        return options.lr
+    if parameterization is not None:
+        raise ValueError(f"step is in the units of a cell model's property; with "
+                         f"{type(parameterization).__name__} give lr (in the units of its "
+                         f"parameters) instead")
+    if not isinstance(options.step, dict) and len(built) > 1:
+        raise ValueError(f"step must be a dict {{model: step}} when several models are "
+                         f"inverted (their units differ): {sorted(built)}")
+    steps = _per_model("step", options.step, built)
+    missing = sorted(set(built) - set(steps))
+    if missing:
+        raise ValueError(f"step must give every model {sorted(built)}; missing {missing}")
+    rates = []
+    for key, b in built.items():
+        rms = float(b.setup.initial_model.pow(2).mean().sqrt()) or 1.0
+        rates.append(steps[key] / rms)
+    return rates
+
+
+def _gauss_newton_callback(problem, built: dict, updates, callback):
+    """The Gauss-Newton per-iteration hook: term updates, then the user's callback."""
+    if not updates and callback is None:
+        return None
+
+    def hook(iteration, variables, row):
+        for update in updates:
+            update.update(variables)
+        if callback is None:
+            return None
+        models = {k: apply_mask(problem.maps[k](variables[k]), built[k].mask,
+                                built[k].setup.initial_model).detach() for k in problem.keys}
+        return callback(row, models)
+
+    return hook
+
+
+def _precondition(modules, built: dict, options: SolverOptions, parameterization, point,
+                  problem) -> None:
+    """Give each cell model its step weights (``options.preconditioner``)."""
+    if parameterization is not None:
+        raise ValueError(f"preconditioner weights the steps of cell models; "
+                         f"{type(parameterization).__name__} has its own parameters "
+                         f"(pass preconditioner=None)")
+    choices = _per_model("preconditioner", options.preconditioner, built)
+    if point is None and any(isinstance(c, str) and c == "illumination"
+                             for c in choices.values()):
+        point = problem.linearize({k: b.start for k, b in built.items()})
+    for module, (key, b) in zip(modules, built.items()):
+        if choices.get(key) is not None:
+            module.set_step_weights(step_weights(choices[key], key, b.setup.operator.grid,
+                                                 point, options.depth_power, b.start))
+
+
 def run(built: dict, options: SolverOptions, couplings=None, parameterization=None,
         regularizations: dict | None = None, updates=()) -> RunOutput:
     """Build the problem over ``built`` physics, estimate betas and run the solver.
@@ -190,6 +331,14 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
         raise ValueError("structure guidance and joint total variation update their terms "
                          f"between Gauss-Newton iterations; use solver 'gauss_newton', got "
                          f"{options.solver!r}")
+    l1 = [k for k, b in built.items() if b.setup.smallness_norm == 1]
+    if l1 and options.solver == "gauss_newton":
+        raise ValueError(f"an L1 smallness (smallness_norm=1, models {l1}) has no curvature "
+                         f"for Gauss-Newton; use solver='adam' or 'lbfgs'")
+    unset = [k for k in l1 if built[k].setup.beta is None]
+    if unset:
+        raise ValueError(f"an L1 smallness (models {unset}) has no curvature to estimate beta "
+                         f"from: give beta= (or the setup's beta)")
     if parameterization is not None:
         _check_parameterization(parameterization, built)
         if options.solver == "gauss_newton":
@@ -220,10 +369,12 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
             upper={k: b.upper for k, b in built.items()},
             block_preconditioner=preconditioner, progress=options.progress, start_point=point,
             hold_iterations=options.hold_iterations,
-            callback=None if not updates else (
-                lambda _, m, __: [update.update(m) for update in updates]))
+            fixed={k: b.mask for k, b in built.items()},
+            callback=_gauss_newton_callback(problem, built, updates, options.callback))
         variables = final.variables
-        properties = {k: problem.maps[k](variables[k]) for k in keys}
+        # the variables of fixed cells never moved; the start itself avoids map round-off
+        properties = {k: apply_mask(problem.maps[k](variables[k]), built[k].mask,
+                                    built[k].setup.initial_model) for k in keys}
         # the final point simulated these models already
         predicted = {}
         for key, linear in final.linear:
@@ -231,9 +382,20 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
     else:
         modules = [parameterization] if parameterization is not None else \
             [b.cells() for b in built.values()]
-        properties, history = optimize(problem, modules, optimizer=options.solver, lr=options.lr,
-                                       max_iterations=options.max_iterations,
-                                       progress=options.progress)
+        if options.preconditioner is not None:
+            _precondition(modules, built, options, parameterization, point, problem)
+        batches = (None if options.shots_per_iteration is None else
+                   ShotBatches(problem.misfits, options.shots_per_iteration, options.batch_seed))
+        fixed = {k: (b.mask, b.setup.initial_model) for k, b in built.items()}
+        with ExitStack() as stack:
+            for module in modules:
+                stack.enter_context(hold_fixed_cells(module, fixed))
+            properties, history = optimize(
+                problem, modules, optimizer=options.solver,
+                lr=_learning_rates(options, built, parameterization),
+                max_iterations=options.max_iterations, progress=options.progress,
+                cooling_factor=options.cooling_factor, cooling_rate=options.cooling_rate,
+                callback=options.callback, batches=batches)
         properties = {k: properties[k] for k in keys}
         variables = {k: problem.maps[k].inverse(properties[k]) for k in keys}
         predicted = {k: built[k].misfit.predict(properties[k]) for k in keys}

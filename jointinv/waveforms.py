@@ -1,6 +1,6 @@
-"""Processing of recorded waveforms: zero-phase low-cut filter and noise.
+"""Processing of recorded waveforms: zero-phase low-cut, low-pass and band-pass filters, noise.
 
-Both work on tensors of any shape ``(..., nt)`` with time along the last axis
+All work on tensors of any shape ``(..., nt)`` with time along the last axis
 (e.g. ``(shot, receiver, time)`` from the acoustic operator), stay on the
 input's device and dtype, and are differentiable, so the same filter can be
 applied to observed and predicted data inside an objective.
@@ -18,7 +18,8 @@ from .validation import (
     check_seed,
 )
 
-__all__ = ["lowcut", "lowcut_response", "noisy_data"]
+__all__ = ["bandpass", "lowcut", "lowcut_response", "lowpass", "lowpass_response",
+           "noisy_data"]
 
 
 def _check_traces(name: str, data) -> torch.Tensor:
@@ -88,22 +89,122 @@ def lowcut(data: torch.Tensor, dt: float, cutoff_hz: float = 2.5, order: int = 4
         If ``data`` has fewer than 2 samples or non-finite values, or
         ``cutoff_hz`` is not below the Nyquist frequency ``1 / (2 dt)``.
     """
-    data = _check_traces("data", data)
-    dt = check_positive_float("dt", dt)
+    data, dt = _check_filter(data, dt, cutoff_hz)
+    order = check_positive_int("order", order)
+    return _apply_gain(data, dt, lambda f: lowcut_response(f, cutoff_hz, order))
+
+
+def lowpass_response(frequencies: torch.Tensor, cutoff_hz: float, order: int) -> torch.Tensor:
+    """Gain of the zero-phase Butterworth low-pass filter at ``frequencies`` [Hz].
+
+    ``G(f) = 1 / (1 + (f / f_c)**(2 n))``: the squared magnitude of an
+    order-``n`` Butterworth low-pass (its response applied forward and
+    backward). ``G(0) = 1``, ``G(f_c) = 1/2`` and ``G -> 0`` above ``f_c``.
+    """
     cutoff_hz = check_positive_float("cutoff_hz", cutoff_hz)
     order = check_positive_int("order", order)
+    return 1.0 / (1.0 + (frequencies.abs() / cutoff_hz) ** (2 * order))
+
+
+def lowpass(data: torch.Tensor, dt: float, cutoff_hz: float, order: int = 4) -> torch.Tensor:
+    """Remove frequencies above ``cutoff_hz`` without shifting the phase.
+
+    The zero-phase equivalent of filtering forward and backward with an
+    order-``order`` Butterworth low-pass, applied in the frequency domain as
+    :func:`lowcut` is (zero-padded to ``2 nt``; linear, differentiable). The
+    filter of multiscale FWI: apply it to the observed data and to the source
+    wavelet alike.
+
+    Parameters
+    ----------
+    data : torch.Tensor
+        Traces, shape ``(..., nt)``, floating point; time is the last axis.
+    dt : float
+        Time sample interval [s], > 0.
+    cutoff_hz : float
+        Corner frequency [Hz] (gain 1/2, -6 dB), in ``(0, 1 / (2 dt))``.
+    order : int, default 4
+        Order of the one-pass Butterworth filter (the zero-phase gain falls
+        like ``f**(-4 order)`` above the cutoff).
+
+    Returns
+    -------
+    torch.Tensor
+        Filtered traces, same shape, dtype and device as ``data``.
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is not a floating-point tensor.
+    ValueError
+        If ``data`` has fewer than 2 samples or non-finite values, or
+        ``cutoff_hz`` is not in ``(0, 1 / (2 dt))``.
+    """
+    data, dt = _check_filter(data, dt, cutoff_hz)
+    order = check_positive_int("order", order)
+    return _apply_gain(data, dt, lambda f: lowpass_response(f, cutoff_hz, order))
+
+
+def bandpass(data: torch.Tensor, dt: float, low_hz: float, high_hz: float,
+             order: int = 4) -> torch.Tensor:
+    """Keep frequencies between ``low_hz`` and ``high_hz``, zero phase.
+
+    The product of the gains of :func:`lowcut` at ``low_hz`` and
+    :func:`lowpass` at ``high_hz``, applied once in the frequency domain.
+
+    Parameters
+    ----------
+    data : torch.Tensor
+        Traces ``(..., nt)``, floating point.
+    dt : float
+        Time sample interval [s], > 0.
+    low_hz, high_hz : float
+        Corner frequencies [Hz], ``0 < low_hz < high_hz < 1 / (2 dt)``.
+    order : int, default 4
+        Butterworth order of each side.
+
+    Returns
+    -------
+    torch.Tensor
+        Filtered traces, same shape, dtype and device as ``data``.
+
+    Raises
+    ------
+    ValueError
+        If the corners are not ordered and below the Nyquist frequency, or
+        ``data`` is not valid (see :func:`lowpass`).
+    """
+    data, dt = _check_filter(data, dt, low_hz, "low_hz")
+    _check_filter(data, dt, high_hz, "high_hz")
+    if not low_hz < high_hz:
+        raise ValueError(f"low_hz must be below high_hz, got low_hz={low_hz}, "
+                         f"high_hz={high_hz}")
+    order = check_positive_int("order", order)
+    return _apply_gain(data, dt, lambda f: lowcut_response(f, low_hz, order)
+                       * lowpass_response(f, high_hz, order))
+
+
+def _check_filter(data, dt, cutoff_hz, name_cutoff: str = "cutoff_hz") -> tuple:
+    """Checked ``(data, dt)``; the corner frequency must be in ``(0, Nyquist)``."""
+    data = _check_traces("data", data)
+    dt = check_positive_float("dt", dt)
+    cutoff_hz = check_positive_float(name_cutoff, cutoff_hz)
     nyquist = 0.5 / dt
     if cutoff_hz >= nyquist:
         raise ValueError(
-            f"cutoff_hz must be below the Nyquist frequency 1/(2 dt) = {nyquist} Hz, "
+            f"{name_cutoff} must be below the Nyquist frequency 1/(2 dt) = {nyquist} Hz, "
             f"got {cutoff_hz}"
         )
+    return data, dt
+
+
+def _apply_gain(data: torch.Tensor, dt: float, gain) -> torch.Tensor:
+    """``IDFT[G(f) DFT[data]]`` with the trace zero-padded to ``2 nt`` (no wrap-around)."""
     nt = data.shape[-1]
     n_fft = 2 * nt
     spectrum = torch.fft.rfft(data, n=n_fft, dim=-1)
     frequencies = torch.fft.rfftfreq(n_fft, d=dt, device=data.device, dtype=data.dtype)
-    gain = lowcut_response(frequencies, cutoff_hz, order)
-    return torch.fft.irfft(spectrum * gain, n=n_fft, dim=-1)[..., :nt]
+    return torch.fft.irfft(spectrum * gain(frequencies), n=n_fft, dim=-1)[..., :nt]
 
 
 def noisy_data(clean: torch.Tensor, fraction: float = 0.5, seed: int = 0,

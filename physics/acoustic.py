@@ -22,6 +22,7 @@ Public entry points: :class:`AcousticWave2D` (the operator) and
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -53,22 +54,28 @@ from .acoustic_setup import (
     check_propagation_size,
     check_source_amplitudes,
     check_stable,
-    snap_to_cells,
+    downsample,
+    shot_geometry,
     stable_step_ratio,
     upsample,
     warn_cells_per_wavelength,
 )
-from .acoustic_step import StepLayout, pml_profiles
+from .acoustic_step import StepLayout, pml_bands, pml_profiles
 
 __all__ = ["AcousticWave2D", "acoustic_wave_2d"]
 
 ENGINES = ("torch", "deepwave")
 GRADIENTS = ("checkpoint", "autograd")
 SOURCE_CONVENTIONS = ("physical", "deepwave")
-#: ``compile="auto"`` compiles the step when one propagation has at least this
-#: many cell-updates (shots x padded cells x steps): below it the compilation
-#: (tens of seconds) costs more than it saves.
-AUTO_COMPILE_CELL_STEPS = 2e7
+#: ``compile="auto"`` compiles an operator's step once its propagations add up
+#: to this many cell-updates (shots x padded cells x time steps, three per step
+#: for a checkpointed gradient), counting the one about to start: eager steps
+#: cost about 30 ns per cell-update on one core, so this is about as much
+#: eager work as one compilation takes (10-20 s). Never paying more than twice
+#: the better choice in hindsight (the ski-rental rule): a single large
+#: propagation compiles at once, a small inversion after its first iterations,
+#: a few small calls never. The choice, once made, is kept.
+AUTO_COMPILE_CELL_STEPS = 4e8
 #: Allowed sampling intervals [s]: below a picosecond ``dt**2`` underflows the
 #: wave update in float32 (the data would silently be zero).
 DT_RANGE = (1e-12, 1e6)
@@ -82,18 +89,22 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
     ----------
     grid : jointinv.Grid
         Model grid; the model is the velocity [m/s], shape ``(nz, nx)``.
-    sources : array_like, shape (n_shots, 2)
+    sources : array_like, shape (n_shots, 2) or (n_shots, 1, 2)
         One source per shot at ``(x, z)`` [m], inside the grid; snapped to
         the cell that contains it (see :func:`jointinv.physics.acoustic_setup.snap_to_cells`).
-    receivers : array_like, shape (n_receivers, 2)
-        ``(x, z)`` [m] inside the grid, snapped likewise; every shot records
-        on all of them.
+    receivers : array_like, shape (n_receivers, 2) or (n_shots, n_receivers, 2)
+        ``(x, z)`` [m] inside the grid, snapped likewise: the same receivers
+        for every shot (an ocean-bottom or land spread), or each shot's own
+        (a towed streamer moving with the source), as Deepwave's
+        ``receiver_locations`` ``[shot, receiver, 2]``
+        (:func:`jointinv.physics.acoustic_setup.shot_geometry`).
     dt : float
         Sampling interval of the wavelet and the data [s], in ``[1e-12, 1e6]``.
         If it violates the
         CFL condition for ``max_velocity`` the propagator takes ``ratio``
-        smaller internal steps (source resampled by band-limited interpolation,
-        receivers read every ``ratio`` steps) and warns.
+        smaller internal steps and warns; the wavelet is interpolated and the
+        receiver data are resampled band-limited (FFT, Nyquist bin dropped),
+        as :func:`deepwave.scalar` does, so the data are the same numbers.
     nt : int
         Number of time samples of the wavelet and the data.
     wavelet : torch.Tensor, optional
@@ -135,7 +146,11 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         ``sqrt(2 * n_steps)``.
     compile : bool or "auto", default "auto"
         ``torch.compile`` the step (falls back to eager with a warning if
-        compilation fails). ``"auto"`` compiles large problems only.
+        compilation fails). ``"auto"`` compiles once the operator's work adds
+        up to ``AUTO_COMPILE_CELL_STEPS`` cell-updates (about one compilation's
+        worth of eager time), and from then on. The compiled step is shared
+        by all operators with the same geometry: repeated calls (and new
+        operators on the same grid) do not compile again.
     max_time_steps : int, default 1_000_000
         Largest number of internal time steps (``nt`` times the CFL
         sub-steps) of one propagation.
@@ -203,8 +218,9 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
             raise ValueError(f"free_surface needs nz >= accuracy = {self.accuracy} cells "
                              f"(the mirror image and the bottom PML must not overlap), "
                              f"got nz = {grid.nz}")
-        self.source_cells = snap_to_cells(grid, "sources", sources)
-        self.receiver_cells = snap_to_cells(grid, "receivers", receivers)
+        #: ``(n_shots, 2)`` and ``(n_receivers, 2)`` or ``(n_shots, n_receivers, 2)``
+        #: cell indices ``(iz, ix)``.
+        self.source_cells, self.receiver_cells = shot_geometry(grid, sources, receivers)
         n_shots = len(self.source_cells)
         # before the wavelet is allocated: exact with max_velocity, else a lower bound
         self._check_size(1 if self.max_velocity is None else stable_step_ratio(
@@ -231,6 +247,8 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
             self.step_ratio = cfl_step_ratio(self.dt, self.spacing, self.max_velocity,
                                              self.accuracy)
         self._plan_cache = {}
+        self._work = 0.0  # cell-updates propagated so far, for compile="auto"
+        self._auto_compiled = False
         self._warned_sampling = False
         self._warned_velocity = False
 
@@ -246,7 +264,46 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
 
     @property
     def n_receivers(self) -> int:
-        return len(self.receiver_cells)
+        """Receivers per shot."""
+        return self.receiver_cells.shape[-2]
+
+    def shot_receiver_cells(self) -> np.ndarray:
+        """``(n_shots, n_receivers, 2)`` receiver cells ``(iz, ix)`` of every shot."""
+        if self.receiver_cells.ndim == 3:
+            return self.receiver_cells
+        shape = (self.n_shots, *self.receiver_cells.shape)
+        return np.broadcast_to(self.receiver_cells, shape).copy()
+
+    def select_shots(self, indices) -> AcousticWave2D:
+        """The same operator restricted to the shots ``indices`` (shot mini-batches).
+
+        Parameters
+        ----------
+        indices : sequence of int
+            Distinct shot numbers in ``[0, n_shots)``.
+
+        Returns
+        -------
+        AcousticWave2D
+            Data ``(len(indices), n_receivers, nt)``: the rows ``indices`` of
+            this operator's data. Options, wavelet rows and pinned velocity are
+            shared; propagation plans are rebuilt for the new shot count.
+        """
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if len(indices) == 0 or len(set(indices.tolist())) != len(indices) or (
+                indices.min() < 0 or indices.max() >= self.n_shots):
+            raise ValueError(f"indices must be distinct shot numbers in [0, {self.n_shots}), "
+                             f"got {indices.tolist()}")
+        subset = copy.copy(self)
+        # copy.copy shares the module's registries: give the subset its own
+        subset._buffers, subset._parameters = dict(self._buffers), dict(self._parameters)
+        subset._modules = dict(self._modules)
+        subset.source_cells = self.source_cells[indices]
+        if self.receiver_cells.ndim == 3:
+            subset.receiver_cells = self.receiver_cells[indices]
+        subset.source_amplitudes = self.source_amplitudes[torch.as_tensor(indices)]
+        subset._plan_cache = {}
+        return subset
 
     @property
     def n_data(self) -> int:
@@ -261,15 +318,11 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         """Geometry of the padded simulation domain."""
         top, bottom, left, right = self.pml_widths
         pad = self.accuracy // 2
-        nz = self.grid.nz + top + bottom + 2 * pad
-        nx = self.grid.nx + left + right + 2 * pad
-        width = self.pml_widths[1]
-        strip = width + 3 * pad  # strip of wavefield read by the C-PML update
-        z_sides = ((0,) if top else ()) + ((nz - strip,) if bottom else ())
-        x_sides = ((0, nx - strip) if width else ())
-        return StepLayout(accuracy=self.accuracy, shape=(nz, nx),
+        nz, nx = self.grid.nz + top + bottom, self.grid.nx + left + right
+        return StepLayout(accuracy=self.accuracy, shape=(nz + 2 * pad, nx + 2 * pad),
                           inverse_spacing=(1.0 / self.grid.dz, 1.0 / self.grid.dx),
-                          z_sides=z_sides, x_sides=x_sides, strip_width=width + pad,
+                          z_bands=pml_bands(nz, top, bottom, pad),
+                          x_bands=pml_bands(nx, left, right, pad),
                           free_surface=self.free_surface)
 
     # -- checks ------------------------------------------------------------------------
@@ -307,24 +360,32 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
                  cfl_step_ratio(self.dt, self.spacing, max_velocity, self.accuracy))
         layout = self.layout()
         n_steps = self.nt * ratio
-        compile = self.compile
-        if compile == "auto":
-            cells = layout.shape[0] * layout.shape[1] * self.n_shots * n_steps
-            compile = cells >= AUTO_COMPILE_CELL_STEPS
         profiles = pml_profiles(layout, self.pml_widths, self.spacing, self.dt / ratio,
                                 max_velocity, self.frequency, dtype, device)
         plan = PropagationPlan(
             layout=layout, profiles=profiles,
             source_index=self._flat_index(self.source_cells, layout, device)[:, None],
-            receiver_index=self._flat_index(self.receiver_cells, layout, device)[None, :]
-            .expand(self.n_shots, -1),
+            receiver_index=self._flat_index(self.shot_receiver_cells().reshape(-1, 2), layout,
+                                            device).reshape(self.n_shots, -1),
             n_steps=n_steps, step_ratio=ratio,
             checkpoint_interval=self.checkpoint_interval or default_checkpoint_interval(n_steps),
-            kernels=Kernels.get(layout, compile))
+            kernels=Kernels.get(layout, self.compile is True or self._auto_compiled))
         if self.max_velocity is None:
             self._plan_cache.clear()  # the model's maximum changes: keep only the latest
         self._plan_cache[key] = plan
         return plan
+
+    def _decide_compilation(self, plan: PropagationPlan, model: torch.Tensor) -> None:
+        """``compile="auto"``: switch to the compiled step once the work adds up."""
+        if self.compile != "auto" or self._auto_compiled:
+            return
+        sweeps = 3 if self.gradient == "checkpoint" and model.requires_grad else 1
+        shape = plan.layout.shape
+        self._work += sweeps * plan.n_shots * shape[0] * shape[1] * plan.n_steps
+        if self._work >= AUTO_COMPILE_CELL_STEPS:
+            self._auto_compiled = True  # decided once: from now on every plan compiles
+            for cached in self._plan_cache.values():
+                cached.kernels = Kernels.get(cached.layout, True)
 
     def _flat_index(self, cells: np.ndarray, layout: StepLayout, device) -> torch.Tensor:
         pad = layout.pad
@@ -350,6 +411,7 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
             from .acoustic_deepwave import deepwave_forward
             return deepwave_forward(self, model, amplitudes, max_velocity)
         plan = self._plan(model.device, model.dtype, max_velocity)
+        self._decide_compilation(plan, model)
         internal_dt = self.dt / plan.step_ratio
         V = self.padded_velocity(model) ** 2 * internal_dt ** 2
         amplitudes = upsample(amplitudes, plan.step_ratio)
@@ -361,8 +423,10 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
             increments = -amplitudes * V_source[:, None]
         increments = increments.transpose(0, 1).contiguous()
         if self.gradient == "checkpoint":
-            return CheckpointedPropagation.apply(V, increments, plan)
-        return run_forward(plan, V, increments)
+            records = CheckpointedPropagation.apply(V, increments, plan)
+        else:
+            records = run_forward(plan, V, increments)
+        return downsample(records, plan.step_ratio)
 
     @classmethod
     def example_case(cls):

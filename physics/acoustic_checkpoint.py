@@ -28,7 +28,8 @@ import torch
 import torch.autograd.forward_ad as fwAD
 import torch.nn.functional as F
 
-from .acoustic_step import StepLayout, adjoint_step, wave_step, zero_adjoint_state, zero_state
+from .acoustic_adjoint import adjoint_step, zero_adjoint_state
+from .acoustic_step import StepLayout, add_sources, wave_step, zero_state
 
 __all__ = ["CheckpointedPropagation", "Kernels", "PropagationPlan", "default_checkpoint_interval",
            "run_forward"]
@@ -57,12 +58,17 @@ class Kernels:
             cls._shared[(layout, compile)] = cls(layout, compile)
         return cls._shared[(layout, compile)]
 
+    #: ``torch.compile`` backend (tests swap in a cheaper one).
+    backend = "inductor"
+
     def __init__(self, layout: StepLayout, compile: bool):
         self.layout = layout
+        self.compile = compile
         self.compiled = None
         if compile:
             tag = str(len(Kernels._shared))
-            self.compiled = {name: torch.compile(_own_copy(function, tag), dynamic=False)
+            self.compiled = {name: torch.compile(_own_copy(function, tag), dynamic=False,
+                                                 backend=self.backend)
                              for name, function in _STEP_FUNCTIONS.items()}
 
     def __call__(self, name: str, *args, **kwargs):
@@ -162,29 +168,30 @@ def run_forward(plan: PropagationPlan, V: torch.Tensor, increments: torch.Tensor
     Returns
     -------
     torch.Tensor
-        ``(n_shots, n_receivers, nt)``: the wavefield at the receivers at
-        ``t = k dt`` (recorded before step ``k * step_ratio``; sample 0 is zero).
+        ``(n_shots, n_receivers, n_steps)``: the wavefield at the receivers
+        before each internal step (sample 0 is zero); with CFL sub-steps the
+        caller resamples it to ``dt``
+        (:func:`jointinv.physics.acoustic_setup.downsample`).
     """
     state = zero_state(plan.layout, plan.n_shots, V.dtype, V.device)
-    n_records = plan.n_steps // plan.step_ratio
     differentiable = ((torch.is_grad_enabled() and (V.requires_grad or increments.requires_grad))
                       or _has_tangent(V) or _has_tangent(increments))
     # Without autograd, write the records into one preallocated tensor: a small
     # allocation per step between the large ones fragments the heap and makes
     # the resident memory grow with the number of steps.
     records = ([] if differentiable else
-               torch.empty((n_records, plan.n_shots, plan.receiver_index.shape[1]),
+               torch.empty((plan.n_steps, plan.n_shots, plan.receiver_index.shape[1]),
                            dtype=V.dtype, device=V.device))
     for j in range(plan.n_steps):
         if checkpoints is not None and j % plan.checkpoint_interval == 0:
             checkpoints.append(state)  # steps are out of place: no copy needed
-        if j % plan.step_ratio == 0:
-            if differentiable:
-                records.append(_record(plan, state[0]))
-            else:
-                torch.gather(state[0].reshape(plan.n_shots, -1), 1, plan.receiver_index,
-                             out=records[j // plan.step_ratio])
-        state = plan.kernels("step", V, plan.profiles, state, increments[j], plan.source_index)
+        if differentiable:
+            records.append(_record(plan, state[0]))
+        else:
+            torch.gather(state[0].reshape(plan.n_shots, -1), 1, plan.receiver_index,
+                         out=records[j])
+        state = plan.kernels("step", V, plan.profiles, state)
+        add_sources(state[0], plan.source_index, increments[j])
     if differentiable:
         return torch.stack(records, dim=-1)
     return records.permute(1, 2, 0).contiguous()
@@ -204,8 +211,8 @@ def _adjoint_sweep(plan: PropagationPlan, V, increments, data_bar, checkpoints):
         stop = min(start + interval, plan.n_steps)
         state, laplacians = checkpoints[segment], []
         for j in range(start, stop):
-            state, w = kernels("step_w", V, plan.profiles, state, increments[j],
-                               plan.source_index)
+            state, w = kernels("step_w", V, plan.profiles, state)
+            add_sources(state[0], plan.source_index, increments[j])
             laplacians.append(w)
         del state
         checkpoints[segment] = None  # free the memory as we go
@@ -214,13 +221,12 @@ def _adjoint_sweep(plan: PropagationPlan, V, increments, data_bar, checkpoints):
                 1, plan.source_index).view(n_shots)
             adjoint, V_bar = kernels("adjoint", V, plan.profiles, adjoint, laplacians.pop(),
                                      V_bar)
-            if j % plan.step_ratio == 0:
-                # In place on fresh kernel outputs: a scatter inside the compiled
-                # kernel would copy the whole wavefield.
-                recorded = data_bar[..., j // plan.step_ratio]
-                adjoint[0].view(n_shots, -1).scatter_add_(1, plan.receiver_index, recorded)
-                adjoint[-1].view(n_shots, -1).scatter_add_(1, plan.receiver_index,
-                                                           recorded * V_at_receivers)
+            # In place on fresh kernel outputs: a scatter inside the compiled
+            # kernel would copy the whole wavefield.
+            recorded = data_bar[..., j]
+            adjoint[0].view(n_shots, -1).scatter_add_(1, plan.receiver_index, recorded)
+            adjoint[-1].view(n_shots, -1).scatter_add_(1, plan.receiver_index,
+                                                       recorded * V_at_receivers)
     return V_bar.sum(0), increments_bar
 
 
@@ -229,16 +235,15 @@ def _tangent_sweep(plan: PropagationPlan, V, increments, V_dot, increments_dot):
     pad = plan.layout.pad
     state = zero_state(plan.layout, plan.n_shots, V.dtype, V.device)
     tangent = zero_state(plan.layout, plan.n_shots, V.dtype, V.device)
-    records = torch.empty((plan.n_steps // plan.step_ratio, plan.n_shots,
+    records = torch.empty((plan.n_steps, plan.n_shots,
                            plan.receiver_index.shape[1]), dtype=V.dtype, device=V.device)
     for j in range(plan.n_steps):
-        if j % plan.step_ratio == 0:
-            torch.gather(tangent[0].reshape(plan.n_shots, -1), 1, plan.receiver_index,
-                         out=records[j // plan.step_ratio])
-        state, w = plan.kernels("step_w", V, plan.profiles, state, increments[j],
-                                plan.source_index)
-        tangent = plan.kernels("step", V, plan.profiles, tangent, increments_dot[j],
-                               plan.source_index)
+        torch.gather(tangent[0].reshape(plan.n_shots, -1), 1, plan.receiver_index,
+                     out=records[j])
+        state, w = plan.kernels("step_w", V, plan.profiles, state)
+        add_sources(state[0], plan.source_index, increments[j])
+        tangent = plan.kernels("step", V, plan.profiles, tangent)
+        add_sources(tangent[0], plan.source_index, increments_dot[j])
         if V_dot is not None:
             # d(V w) = V dw + dV w: the model perturbation acts as a source.
             tangent[0][:, pad:-pad, pad:-pad] += V_dot * w
@@ -249,7 +254,7 @@ class CheckpointedPropagation(torch.autograd.Function):
     """``data = propagate(V, increments)`` with a checkpointed exact adjoint.
 
     ``V`` is ``(nz_pml, nx_pml)`` (shared by all shots), ``increments``
-    ``(n_steps, n_shots)``; ``data`` is ``(n_shots, n_receivers, nt)``.
+    ``(n_steps, n_shots)``; ``data`` is ``(n_shots, n_receivers, n_steps)``.
     """
 
     @staticmethod

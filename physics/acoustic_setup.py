@@ -21,6 +21,7 @@ from jointinv.validation import check_memory
 from .acoustic_step import SECOND_DERIVATIVE, critical_courant_number
 
 __all__ = [
+    "shot_geometry",
     "COURANT_SAFETY",
     "check_accuracy",
     "check_pml_width",
@@ -32,6 +33,7 @@ __all__ = [
     "check_stable",
     "warn_cells_per_wavelength",
     "snap_to_cells",
+    "downsample",
     "upsample",
 ]
 
@@ -107,7 +109,8 @@ def cfl_step_ratio(dt: float, spacing: tuple, max_velocity: float, accuracy: int
     The Courant number ``dt * v_max * sqrt(1/dx^2 + 1/dz^2)`` is kept at or
     below ``COURANT_SAFETY`` times :func:`critical_courant_number`. When
     ``dt`` is too large, it is divided into ``ratio`` equal internal steps
-    (the source is resampled, the receivers are read every ``ratio`` steps)
+    (the source and the receiver data are resampled band-limited, as
+    Deepwave does: :func:`upsample`, :func:`downsample`)
     and a warning says so: a legal ``dt`` is never rejected.
     """
     ratio = stable_step_ratio(dt, spacing, max_velocity, accuracy)
@@ -153,9 +156,11 @@ def check_propagation_size(*, n_shots: int, n_receivers: int, nt: int, dt: float
 
     Notes
     -----
-    The estimate counts float64 values: the records ``n_shots n_receivers
-    nt``, the resampled source (three copies of ``n_shots nt ratio``), about
-    ten wavefield-sized arrays, and the stored states of the backward pass:
+    The estimate counts float64 values: the records at every internal step
+    ``n_shots n_receivers nt ratio`` (twice with sub-steps: the resampling
+    holds their spectrum too), the resampled
+    source (three copies of ``n_shots nt ratio``), about ten wavefield-sized
+    arrays, and the stored states of the backward pass:
     two wavefields per checkpoint (every ``sqrt(2 n_steps)`` steps) plus one
     segment of Laplacians, or four arrays per step under ``"autograd"``.
     """
@@ -175,7 +180,8 @@ def check_propagation_size(*, n_shots: int, n_receivers: int, nt: int, dt: float
     else:
         interval = math.sqrt(2 * n_steps)
         stored = 2.0 * cells * (n_steps / interval + 1) + cells * interval
-    values = n_shots * n_receivers * nt + 3.0 * n_shots * n_steps + 10.0 * cells + stored
+    records = n_shots * n_receivers * n_steps * (2.0 if ratio > 1 else 1.0)
+    values = records + 3.0 * n_shots * n_steps + 10.0 * cells + stored
     name = f"dt = {dt:g} s ({ratio} internal steps per sample)" if ratio > 1 else "nt"
     check_memory(name, values * _ITEMSIZE, max_memory_gb,
                  f"the propagation (nt = {nt} samples, {n_shots} shot(s), "
@@ -235,15 +241,96 @@ def snap_to_cells(grid: Grid, name: str, points) -> np.ndarray:
 def upsample(signal: torch.Tensor, ratio: int) -> torch.Tensor:
     """Band-limited (Fourier) interpolation of ``(..., nt)`` to ``(..., nt * ratio)``.
 
-    Exact for signals without energy at or above the Nyquist frequency of
-    the original sampling; linear and differentiable.
+    Deepwave's rule for the source under CFL sub-stepping: the spectrum is
+    zero-padded, and the Nyquist bin of an even ``nt`` (ambiguous between
+    positive and negative frequency) is dropped. Exact for signals without
+    energy at or above the Nyquist frequency of the original sampling;
+    linear and differentiable.
     """
     if ratio == 1:
         return signal
     nt = signal.shape[-1]
     spectrum = torch.fft.rfft(signal, dim=-1)
-    if nt % 2 == 0:  # the Nyquist bin is shared by +/- frequencies once resampled
-        spectrum = torch.cat([spectrum[..., :-1], 0.5 * spectrum[..., -1:]], dim=-1)
-    n_fine = nt * ratio
-    zeros = spectrum.new_zeros((*spectrum.shape[:-1], n_fine // 2 + 1 - spectrum.shape[-1]))
-    return torch.fft.irfft(torch.cat([spectrum, zeros], dim=-1), n=n_fine, dim=-1) * ratio
+    if nt % 2 == 0:
+        spectrum = torch.cat([spectrum[..., :-1], torch.zeros_like(spectrum[..., -1:])], dim=-1)
+    return torch.fft.irfft(spectrum, n=nt * ratio, dim=-1) * ratio
+
+
+def downsample(signal: torch.Tensor, ratio: int) -> torch.Tensor:
+    """Band-limited resampling of ``(..., nt * ratio)`` to ``(..., nt)``: the receivers
+    under CFL sub-stepping.
+
+    Deepwave's rule: the spectrum is cut at the Nyquist frequency of the
+    coarse sampling (its Nyquist bin dropped for an even ``nt``) and
+    transformed back, so frequencies the coarse samples cannot hold are
+    removed instead of aliased, as reading every ``ratio``-th step would do.
+    The transpose of :func:`upsample` up to the factor ``ratio``; linear and
+    differentiable.
+    """
+    if ratio == 1:
+        return signal
+    nt = signal.shape[-1] // ratio
+    if nt * ratio != signal.shape[-1]:
+        raise ValueError(f"signal length must be a multiple of ratio = {ratio}, got "
+                         f"{signal.shape[-1]}")
+    spectrum = torch.fft.rfft(signal, dim=-1)[..., :nt // 2 + 1]
+    if nt % 2 == 0:
+        spectrum = torch.cat([spectrum[..., :-1], torch.zeros_like(spectrum[..., -1:])], dim=-1)
+    return torch.fft.irfft(spectrum, n=nt, dim=-1) / ratio
+
+
+def _as_array(name: str, points) -> np.ndarray:
+    if isinstance(points, torch.Tensor):
+        points = points.detach().cpu().numpy()
+    try:
+        return np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be an array of (x, z) in metres") from error
+
+
+def shot_geometry(grid: Grid, sources, receivers) -> tuple:
+    """Source and receiver cells of every shot, as Deepwave's locations allow.
+
+    Parameters
+    ----------
+    grid : Grid
+    sources : array_like
+        ``(n_shots, 2)`` ``(x, z)`` [m], one source per shot, or
+        ``(n_shots, 1, 2)`` (Deepwave's ``[shot, source, 2]`` with one source).
+    receivers : array_like
+        ``(n_receivers, 2)``: every shot records on the same receivers (an
+        ocean-bottom or land spread); or ``(n_shots, n_receivers, 2)``: each
+        shot has its own receivers (a towed streamer moving with the source).
+
+    Returns
+    -------
+    source_cells : numpy.ndarray
+        ``(n_shots, 2)`` int64 ``(iz, ix)``.
+    receiver_cells : numpy.ndarray
+        ``(n_receivers, 2)`` or ``(n_shots, n_receivers, 2)`` int64 ``(iz, ix)``.
+
+    Raises
+    ------
+    ValueError
+        For another shape, several sources in one shot (the propagator
+        injects one per shot), a receiver layout for a different number of
+        shots, or a point outside the grid (see :func:`snap_to_cells`).
+    """
+    source_array = _as_array("sources", sources)
+    if source_array.ndim == 3:
+        if source_array.shape[1] != 1 or source_array.shape[2] != 2:
+            raise ValueError(f"sources must have shape (n_shots, 2) or (n_shots, 1, 2): one "
+                             f"source per shot, got {source_array.shape}")
+        source_array = source_array[:, 0, :]
+    source_cells = snap_to_cells(grid, "sources", source_array)
+    receiver_array = _as_array("receivers", receivers)
+    if receiver_array.ndim != 3:
+        return source_cells, snap_to_cells(grid, "receivers", receiver_array)
+    n_shots = len(source_cells)
+    if receiver_array.shape[0] != n_shots or receiver_array.shape[2] != 2:
+        raise ValueError(f"receivers per shot must have shape (n_shots, n_receivers, 2) = "
+                         f"({n_shots}, n_receivers, 2), got {receiver_array.shape}")
+    if receiver_array.shape[1] == 0:
+        raise ValueError("receivers must hold at least one receiver per shot, got 0")
+    cells = snap_to_cells(grid, "receivers", receiver_array.reshape(-1, 2))
+    return source_cells, cells.reshape(n_shots, -1, 2)

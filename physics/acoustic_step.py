@@ -1,4 +1,4 @@
-r"""One time step of the 2D acoustic wave equation and its exact discrete adjoint.
+r"""One time step of the 2D acoustic wave equation.
 
 The scheme (Deepwave's scalar propagator uses the same one, so the two can be
 compared sample by sample) is leapfrog in time and centred finite differences
@@ -10,11 +10,15 @@ of order ``accuracy`` (2, 4, 6 or 8) in space, with a convolutional PML
     u'     = V w + 2 u - u_prev                   V = v^2 dt^2
     psi_d' = b_d D1_d u + a_d psi_d,   zeta_d' = b_d tmp_d + a_d zeta_d
 
-Away from the PML ``a = b = 0`` and ``w`` is the Laplacian, so the memory
-variables ``psi``, ``zeta`` are stored and updated only in strips
-``pml_width + accuracy / 2`` cells wide along the faces, and their effect is
-added to the Laplacian there. This keeps the per-step work close to that of
-the bare stencil.
+Away from the PML ``a = b = 0`` and ``w`` is the Laplacian. The domain is cut
+into blocks, as Deepwave's C loops are: along each axis a band ``pml_width +
+accuracy / 2`` cells wide at each absorbing face and the span between them.
+A block computes the C-PML form of the terms of the axes on which it lies in
+a band and the plain second derivative otherwise, and keeps its own memory
+variables ``psi``, ``zeta``. Each block is one pointwise expression of
+neighbouring values and the blocks are joined by concatenation, so that under
+``torch.compile`` each becomes one loop that writes its part of the new
+wavefield directly: no masks, no pass over the whole domain per correction.
 
 Wavefields have shape ``(n_shots, nz_pad, nx_pad)``: the simulation domain
 (model plus PML) with a ring of ``accuracy // 2`` cells held at zero (a rigid
@@ -23,7 +27,8 @@ ring above the model holds the odd mirror image of the wavefield, so that
 ``u = 0`` on the top edge of the model grid (half a cell above the first row
 of cell centres).
 
-Everything here is a pure function of tensors; the time loops live in
+Everything here is a pure function of tensors; the exact discrete adjoint is
+in :mod:`jointinv.physics.acoustic_adjoint`, the time loops in
 :mod:`jointinv.physics.acoustic_checkpoint`.
 
 Reference
@@ -44,11 +49,15 @@ import torch.nn.functional as F
 __all__ = [
     "FIRST_DERIVATIVE",
     "SECOND_DERIVATIVE",
+    "Block",
     "StepLayout",
-    "adjoint_step",
-    "zero_adjoint_state",
+    "add_sources",
+    "assemble",
     "critical_courant_number",
     "first_derivative",
+    "mirror_top",
+    "pad_along",
+    "pml_bands",
     "pml_profiles",
     "second_derivative",
     "wave_step",
@@ -73,6 +82,7 @@ SECOND_DERIVATIVE = {
     8: (-205 / 72, 8 / 5, -1 / 5, 8 / 315, -1 / 560),
 }
 
+
 def critical_courant_number(accuracy: int) -> float:
     r"""Largest stable ``dt * v * sqrt(1/dx^2 + 1/dz^2)`` of the leapfrog scheme.
 
@@ -87,6 +97,25 @@ def critical_courant_number(accuracy: int) -> float:
 
 
 @dataclass(frozen=True)
+class Block:
+    """A rectangle of the interior (ring-free) domain with one update rule.
+
+    Attributes
+    ----------
+    rows, columns : tuple of int
+        ``(start, stop)`` along z and x in interior indices.
+    z_side, x_side : int or None
+        Index of the PML band (into the profiles) the block lies in along
+        that axis, or ``None`` where the plain second derivative applies.
+    """
+
+    rows: tuple
+    columns: tuple
+    z_side: int | None
+    x_side: int | None
+
+
+@dataclass(frozen=True)
 class StepLayout:
     """Static geometry of the padded simulation domain (hashable, for compilation).
 
@@ -98,11 +127,9 @@ class StepLayout:
         ``(nz_pad, nx_pad)``: model + PML + the zero ring of width ``pad``.
     inverse_spacing : tuple of float
         ``(1 / dz, 1 / dx)`` [1/m].
-    z_sides, x_sides : tuple of int
-        Start index (along that axis, in the padded domain) of each PML strip
-        of width :attr:`strip_width` + 2 ``pad``; empty when the axis has no PML.
-    strip_width : int
-        ``pml_width + pad``: where the C-PML modifies the Laplacian.
+    z_bands, x_bands : tuple of (int, int)
+        ``(start, stop)`` in interior indices of each band where the C-PML
+        applies along that axis (see :func:`pml_bands`); empty without PML.
     free_surface : bool
         Odd mirror of the wavefield above the top edge of the model.
     """
@@ -110,9 +137,8 @@ class StepLayout:
     accuracy: int
     shape: tuple
     inverse_spacing: tuple
-    z_sides: tuple
-    x_sides: tuple
-    strip_width: int
+    z_bands: tuple
+    x_bands: tuple
     free_surface: bool
 
     @property
@@ -124,87 +150,137 @@ class StepLayout:
         """Shape of ``V``: model plus PML, without the zero ring."""
         return (self.shape[0] - 2 * self.pad, self.shape[1] - 2 * self.pad)
 
+    def bands(self, axis: int) -> tuple:
+        """``(start, stop, side)`` along ``axis`` (0: z, 1: x), in interior indices:
+        the PML bands (``side`` their index) and the spans between them (``None``)."""
+        out, position = [], 0
+        for side, (start, stop) in enumerate(self.z_bands if axis == 0 else self.x_bands):
+            if start > position:
+                out.append((position, start, None))
+            out.append((start, stop, side))
+            position = stop
+        if position < self.interior_shape[axis]:
+            out.append((position, self.interior_shape[axis], None))
+        return tuple(out)
+
+    @property
+    def blocks(self) -> tuple:
+        """Every (z band, x band) pair as a :class:`Block`, row by row."""
+        return tuple(Block((r0, r1), (c0, c1), z_side, x_side)
+                     for r0, r1, z_side in self.bands(0) for c0, c1, x_side in self.bands(1))
+
+
+def pml_bands(length: int, low: int, high: int, pad: int) -> tuple:
+    """Where the C-PML form applies along an axis of ``length`` interior cells.
+
+    ``low``/``high`` cells of PML at the start/end. The damping profile ``b``
+    is non-zero in the PML and its derivative ``pad`` cells beyond; the
+    adjoint reads ``pad`` cells further, so each band is ``width + 2 pad``
+    wide and the plain stencil outside it is exact both ways. Bands that
+    would meet are merged.
+    """
+    bands = []
+    if low:
+        bands.append([0, min(length, low + 2 * pad)])
+    if high:
+        start = max(0, length - high - 2 * pad)
+        if bands and bands[-1][1] >= start:
+            bands[-1][1] = length
+        else:
+            bands.append([start, length])
+    return tuple(tuple(band) for band in bands)
+
 
 # -- finite differences ("valid": the output is 2 * pad shorter along dim) -------
 def first_derivative(x: torch.Tensor, dim: int, accuracy: int, inverse_spacing: float):
     """Centred first derivative along ``dim`` where all neighbours exist."""
-    pad = accuracy // 2
-    n = x.shape[dim] - 2 * pad
-    out = None
-    for k, c in enumerate(FIRST_DERIVATIVE[accuracy], start=1):
-        term = (c * inverse_spacing) * (x.narrow(dim, pad + k, n) - x.narrow(dim, pad - k, n))
-        out = term if out is None else out + term
-    return out
+    coefficients = FIRST_DERIVATIVE[accuracy]
+    weights = (*(-c for c in reversed(coefficients)), 0.0, *coefficients)
+    return _stencil(x, dim, tuple(c * inverse_spacing for c in weights))
 
 
 def second_derivative(x: torch.Tensor, dim: int, accuracy: int, inverse_spacing: float):
     """Centred second derivative along ``dim`` where all neighbours exist."""
-    pad = accuracy // 2
+    c0, *ck = SECOND_DERIVATIVE[accuracy]
+    weights = (*reversed(ck), c0, *ck)
+    return _stencil(x, dim, tuple(c * inverse_spacing ** 2 for c in weights))
+
+
+def _stencil(x: torch.Tensor, dim: int, weights: tuple) -> torch.Tensor:
+    """``sum_j weights[j] x[i + j - pad]`` along ``dim`` (``pad = len(weights) // 2``).
+
+    Compiled: a sum of shifted views, which fuses with its neighbours into
+    one loop. Eager: one convolution instead of a dozen small operations.
+    """
+    pad = len(weights) // 2
     n = x.shape[dim] - 2 * pad
-    scale = inverse_spacing ** 2
-    c0, *ck = SECOND_DERIVATIVE[accuracy]
-    out = (c0 * scale) * x.narrow(dim, pad, n)
-    for k, c in enumerate(ck, start=1):
-        out = out + (c * scale) * (x.narrow(dim, pad + k, n) + x.narrow(dim, pad - k, n))
-    return out
+    if torch.compiler.is_compiling() or x.dim() > 4:
+        out = None
+        for j, c in enumerate(weights):
+            if c != 0:
+                term = c * x.narrow(dim, j, n)
+                out = term if out is None else out + term
+        return out
+    dim = dim % x.dim()
+    shape = [1] * (4 - x.dim()) + list(x.shape)
+    batch = shape[0] * shape[1]
+    kernel = torch.tensor(weights, dtype=x.dtype, device=x.device)
+    kernel = kernel.view(1, 1, -1, 1) if dim - x.dim() == -2 else kernel.view(1, 1, 1, -1)
+    out = F.conv2d(x.reshape(batch, 1, shape[2], shape[3]), kernel)
+    size = list(x.shape)
+    size[dim] = n
+    return out.reshape(size)
 
 
-def _laplacian(u: torch.Tensor, layout: StepLayout) -> torch.Tensor:
-    """``D2_z u + D2_x u`` on the points that have all neighbours (one fused sum)."""
-    pad, accuracy = layout.pad, layout.accuracy
-    nz, nx = u.shape[-2] - 2 * pad, u.shape[-1] - 2 * pad
-    sz, sx = layout.inverse_spacing[0] ** 2, layout.inverse_spacing[1] ** 2
-    c0, *ck = SECOND_DERIVATIVE[accuracy]
-    out = (c0 * (sz + sx)) * u[..., pad:pad + nz, pad:pad + nx]
-    for k, c in enumerate(ck, start=1):
-        out = out + (c * sz) * (u[..., pad + k:pad + k + nz, pad:pad + nx]
-                                + u[..., pad - k:pad - k + nz, pad:pad + nx])
-        out = out + (c * sx) * (u[..., pad:pad + nz, pad + k:pad + k + nx]
-                                + u[..., pad:pad + nz, pad - k:pad - k + nx])
-    return out
+def assemble(layout: StepLayout, pieces: list, ring: bool) -> torch.Tensor:
+    """Join one ``(n_shots, rows, columns)`` piece per block of ``layout.blocks``
+    into the interior, surrounded by the zero ring if ``ring``."""
+    # Two levels of concatenation, each flat: compiled, the blocks write into
+    # their row, and each row is copied once into the result.
+    n_columns, pad = len(layout.bands(1)), layout.pad
+    rows = []
+    for start in range(0, len(pieces), n_columns):
+        row = list(pieces[start:start + n_columns])
+        if ring:
+            edge = row[0].new_zeros((*row[0].shape[:-1], pad))
+            row = [edge, *row, edge]
+        rows.append(torch.cat(row, dim=-1) if len(row) > 1 else row[0])
+    if ring:
+        edge = rows[0].new_zeros((*rows[0].shape[:-2], pad, rows[0].shape[-1]))
+        rows = [edge, *rows, edge]
+    return torch.cat(rows, dim=-2) if len(rows) > 1 else rows[0]
 
 
-def _pad_along(x: torch.Tensor, dim: int, width: int) -> torch.Tensor:
+def pad_along(x: torch.Tensor, dim: int, width: int) -> torch.Tensor:
+    """``x`` with ``width`` zeros before and after along ``dim`` (-2 or -1).
+
+    A pad, not a concatenation, where it is read by a stencil: compiled, the
+    reads become masked loads in the loop that needs them.
+    """
     return F.pad(x, (width, width) if dim == -1 else (0, 0, width, width))
 
 
-def _pad_ring(x: torch.Tensor, width: int) -> torch.Tensor:
-    return F.pad(x, (width, width, width, width))
-
-
-def _embed(x: torch.Tensor, dim: int, start: int, length: int) -> torch.Tensor:
-    """``x`` placed at ``start`` along ``dim`` in zeros of size ``length``."""
-    before, after = start, length - start - x.shape[dim]
-    return F.pad(x, (before, after) if dim == -1 else (0, 0, before, after))
-
-
-def _add_at(u: torch.Tensor, index: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """``u`` with ``values[i]`` added at flat index ``index[i, 0]`` of shot ``i``."""
-    n_shots, nz, nx = u.shape
-    if torch.compiler.is_compiling():
-        # A row and a column comparison per cell fuse into the update loop; a
-        # scatter (or a flat-index comparison, which needs a division per
-        # cell) makes the compiled code pass over the whole wavefield again.
-        rows = torch.arange(nz, device=u.device)[:, None]
-        columns = torch.arange(nx, device=u.device)
-        here = (rows == (index // nx).view(n_shots, 1, 1)) & (columns == (index % nx)
-                                                               .view(n_shots, 1, 1))
-        return u + torch.where(here, values.view(n_shots, 1, 1), 0.0)
-    flat = u.reshape(n_shots, -1).scatter_add(1, index, values.reshape(n_shots, 1))
-    return flat.view_as(u)
-
-
-def _mirror_top(u: torch.Tensor, pad: int) -> torch.Tensor:
+def mirror_top(u: torch.Tensor, pad: int) -> torch.Tensor:
     """Fill the top ring with the odd image of the first ``pad`` rows."""
     image = -torch.flip(u[..., pad:2 * pad, :], dims=(-2,))
     return torch.cat([image, u[..., pad:, :]], dim=-2)
+
+
+def add_sources(u: torch.Tensor, index: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """Add ``values[i]`` at flat index ``index[i, 0]`` of shot ``i`` of ``u``, in place.
+
+    In place on a wavefield that the step has just created: out of place it
+    would copy the whole wavefield to change one cell per shot.
+    """
+    u.view(u.shape[0], -1).scatter_add_(1, index, values.reshape(-1, 1).to(u.dtype))
+    return u
 
 
 # -- C-PML --------------------------------------------------------------------------
 def pml_profiles(layout: StepLayout, pml_width: tuple, spacing: tuple, dt: float,
                  max_velocity: float, frequency: float, dtype, device,
                  reflection: float = 1e-3, power: int = 2) -> tuple:
-    r"""C-PML coefficients ``(a, b, db)`` per axis, cut to the strips.
+    r"""C-PML coefficients ``(a, b, db)`` per axis, cut to the bands.
 
     Along each axis, with ``f`` the fractional depth into the PML (0 at its
     inner edge, 1 at the outer edge), ``d = d_0 f^2`` with
@@ -230,16 +306,17 @@ def pml_profiles(layout: StepLayout, pml_width: tuple, spacing: tuple, dt: float
 
     Returns
     -------
-    tuple of torch.Tensor
-        ``(a_z, b_z, db_z, a_x, b_x, db_x)``; the z ones have shape
-        ``(n_z_strips, 1, strip_width, 1)`` and the x ones
-        ``(n_x_strips, 1, 1, strip_width)`` (``None`` for an axis without PML).
+    tuple of tuple of torch.Tensor
+        ``(a_z, b_z, db_z, a_x, b_x, db_x)``, each a tuple with one tensor
+        per band of ``layout``: the band's values with ``pad`` zeros on both
+        sides, shape ``(band + 2 pad, 1)`` along z and ``(1, band + 2 pad)``
+        along x.
     """
     pad, accuracy = layout.pad, layout.accuracy
     out = []
-    for axis, sides in enumerate((layout.z_sides, layout.x_sides)):
-        if not sides:
-            out.extend([None, None, None])
+    for axis, bands in enumerate((layout.z_bands, layout.x_bands)):
+        if not bands:
+            out.extend([(), (), ()])
             continue
         n = layout.shape[axis]
         index = torch.arange(n, dtype=torch.float64, device=device)
@@ -259,68 +336,74 @@ def pml_profiles(layout: StepLayout, pml_width: tuple, spacing: tuple, dt: float
         ratio = torch.where(total > 0, damping * dt / total.clamp_min(1e-300),
                             torch.zeros_like(total))
         b = ratio * torch.expm1(-total)
-        db = _pad_along(first_derivative(b, -1, accuracy, 1.0 / spacing[axis]), -1, pad)
-        shape = (-1, 1, layout.strip_width, 1) if axis == 0 else (-1, 1, 1, layout.strip_width)
+        db = F.pad(first_derivative(b, -1, accuracy, 1.0 / spacing[axis]), (pad, pad))
         for profile in (a, b, db):
-            strips = torch.stack([profile[s + pad:s + pad + layout.strip_width] for s in sides])
-            out.append(strips.reshape(shape).to(dtype))
+            # a band from interior index start covers padded indices start + pad ...
+            out.append(tuple(F.pad(profile[start + pad:stop + pad], (pad, pad))
+                             .reshape((-1, 1) if axis == 0 else (1, -1)).to(dtype)
+                             for start, stop in bands))
     return tuple(out)
 
 
-def _strip_forward(u_strips, psi, zeta, a, b, db, dim, accuracy, inverse_spacing):
-    du1 = first_derivative(u_strips, dim, accuracy, inverse_spacing)
-    du2 = second_derivative(u_strips, dim, accuracy, inverse_spacing)
-    a_psi = a * psi
-    pml_flux = first_derivative(_pad_along(a_psi, dim, accuracy // 2), dim, accuracy,
-                                inverse_spacing)
-    tmp = (1 + b) * du2 + db * du1 + pml_flux
-    correction = (1 + b) * tmp + a * zeta - du2
-    return correction, b * du1 + a_psi, b * tmp + a * zeta
-
-
-def _strip_adjoint(correction_bar, psi_bar, zeta_bar, a, b, db, dim, accuracy, inverse_spacing):
-    """Transpose of :func:`_strip_forward`: returns (u_strips_bar, psi_bar, zeta_bar)."""
-    pad = accuracy // 2
-    tmp_bar = (1 + b) * correction_bar + b * zeta_bar
-    new_zeta_bar = a * (correction_bar + zeta_bar)
-    # D1 is antisymmetric and D2 symmetric: a valid stencil's transpose is the
-    # same stencil (negated for D1) applied to the cotangent padded by 2 * pad.
-    new_psi_bar = a * (psi_bar - first_derivative(_pad_along(tmp_bar, dim, pad), dim,
-                                                  accuracy, inverse_spacing))
-    u_bar = (second_derivative(_pad_along((1 + b) * tmp_bar - correction_bar, dim, 2 * pad),
-                               dim, accuracy, inverse_spacing)
-             - first_derivative(_pad_along(db * tmp_bar + b * psi_bar, dim, 2 * pad),
-                                dim, accuracy, inverse_spacing))
-    return u_bar, new_psi_bar, new_zeta_bar
-
-
-def _strip_views(layout: StepLayout):
-    """Per axis: ``(dim, sides)``. A strip starting at ``s`` in the padded
-    domain modifies the interior (ring-free) Laplacian from index ``s`` on."""
-    return ((-2, layout.z_sides), (-1, layout.x_sides))
+def block_profiles(profiles: tuple, block: Block) -> tuple:
+    """``((a, b, db) along z or None, (a, b, db) along x or None)`` for ``block``."""
+    z = None if block.z_side is None else tuple(p[block.z_side] for p in profiles[:3])
+    x = None if block.x_side is None else tuple(p[block.x_side] for p in profiles[3:])
+    return z, x
 
 
 # -- the step ----------------------------------------------------------------------
 def zero_state(layout: StepLayout, n_shots: int, dtype, device) -> tuple:
-    """All-zero wavefields and C-PML memory variables (the state before t = 0)."""
-    nz, nx = layout.shape
-    width = layout.strip_width
+    """All-zero wavefields and C-PML memory variables (the state before t = 0).
+
+    ``(u, u_prev, *memory)``: ``memory`` holds ``(psi_z, zeta_z, psi_x,
+    zeta_x)`` per block of ``layout.blocks`` (``None`` off the PML along that
+    axis), each ``(n_shots, *block size)``.
+    """
 
     def zeros(*shape):
         return torch.zeros(shape, dtype=dtype, device=device)
 
-    nzs, nxs = len(layout.z_sides), len(layout.x_sides)
-    psi_z = zeros(nzs, n_shots, width, nx) if nzs else None
-    psi_x = zeros(nxs, n_shots, nz, width) if nxs else None
-    return (zeros(n_shots, nz, nx), zeros(n_shots, nz, nx),
-            psi_z, None if psi_z is None else psi_z.clone(),
-            psi_x, None if psi_x is None else psi_x.clone())
+    memory = []
+    for block in layout.blocks:
+        height, width = block.rows[1] - block.rows[0], block.columns[1] - block.columns[0]
+        along_z = None if block.z_side is None else zeros(n_shots, height, width)
+        along_x = None if block.x_side is None else zeros(n_shots, height, width)
+        memory += [along_z, None if along_z is None else along_z.clone(),
+                   along_x, None if along_x is None else along_x.clone()]
+    return (zeros(n_shots, *layout.shape), zeros(n_shots, *layout.shape), *memory)
+
+
+def _axis_term(u: torch.Tensor, dim: int, accuracy: int, inverse_spacing: float,
+               pml: tuple | None, memory: tuple):
+    """One axis's part of ``w`` on a block, and its new ``(psi, zeta)``.
+
+    ``u`` is the block with ``pad`` neighbours on both sides along ``dim``;
+    ``pml`` the band's ``(a, b, db)`` with zero margins along ``dim`` and
+    ``memory`` its ``(psi, zeta)``, the block's size.
+    """
+    du2 = second_derivative(u, dim, accuracy, inverse_spacing)
+    if pml is None:
+        return du2, None, None
+    pad = accuracy // 2
+    a, b, db = pml
+    psi, zeta = memory
+
+    def centre(x):
+        return x.narrow(dim, pad, x.shape[dim] - 2 * pad)
+
+    a_c, b_c = centre(a), centre(b)
+    du1 = first_derivative(u, dim, accuracy, inverse_spacing)
+    a_psi = a_c * psi
+    tmp = ((1 + b_c) * du2 + centre(db) * du1
+           + first_derivative(pad_along(a_psi, dim, pad), dim, accuracy, inverse_spacing))
+    term = (1 + b_c) * tmp + a_c * zeta
+    return term, b_c * du1 + a_psi, b_c * tmp + a_c * zeta
 
 
 def wave_step(layout: StepLayout, V: torch.Tensor, profiles: tuple, state: tuple,
-              source_increment: torch.Tensor, source_index: torch.Tensor,
-              return_laplacian: bool = False):
-    """Advance the state by one time step and inject the sources.
+              return_laplacian: bool = False, blocks: bool | None = None):
+    """Advance the state by one time step (sources: see :func:`add_sources`).
 
     Parameters
     ----------
@@ -331,98 +414,98 @@ def wave_step(layout: StepLayout, V: torch.Tensor, profiles: tuple, state: tuple
     profiles : tuple
         From :func:`pml_profiles`.
     state : tuple
-        ``(u, u_prev, psi_z, zeta_z, psi_x, zeta_x)`` (see :func:`zero_state`).
-    source_increment : torch.Tensor
-        ``(n_shots,)``: value added to ``u`` at each shot's source cell after the update.
-    source_index : torch.Tensor
-        ``(n_shots, 1)`` int64 flat index of each source in the padded domain.
+        ``(u, u_prev, *memory)`` (see :func:`zero_state`).
     return_laplacian : bool
         Also return ``w`` (the C-PML-modified Laplacian, interior shape), the
         factor multiplying ``V``, needed for the model gradient.
-    """
-    u, u_prev, psi_z, zeta_z, psi_x, zeta_x = state
-    pad, accuracy = layout.pad, layout.accuracy
-    u_full = _mirror_top(u, pad) if layout.free_surface else u
-    w = _laplacian(u_full, layout)
-    memory = [psi_z, zeta_z, psi_x, zeta_x]
-    for axis, (dim, sides) in enumerate(_strip_views(layout)):
-        if not sides:
-            continue
-        other = -1 if dim == -2 else -2
-        strips = torch.stack([u_full.narrow(dim, s, layout.strip_width + 2 * pad) for s in sides])
-        a, b, db = profiles[3 * axis:3 * axis + 3]
-        correction, memory[2 * axis], memory[2 * axis + 1] = _strip_forward(
-            strips, memory[2 * axis], memory[2 * axis + 1], a, b, db, dim, accuracy,
-            layout.inverse_spacing[axis])
-        correction = correction.narrow(other, pad, correction.shape[other] - 2 * pad)
-        # Zero-padded embeddings rather than in-place adds: compiled, they
-        # fuse into the update loop instead of forcing w into memory.
-        for i, start in enumerate(sides):
-            w = w + _embed(correction[i], dim, start, w.shape[dim])
-    inner = (slice(None), slice(pad, -pad), slice(pad, -pad))
-    u_new = _pad_ring(V * w + 2 * u[inner] - u_prev[inner], pad)
-    u_new = _add_at(u_new, source_index, source_increment)
-    new_state = (u_new, u, *memory)
-    return (new_state, w) if return_laplacian else new_state
-
-
-def zero_adjoint_state(layout: StepLayout, n_shots: int, dtype, device) -> tuple:
-    """Zero cotangents of the state, plus ``V * u_bar`` (see :func:`adjoint_step`)."""
-    state = zero_state(layout, n_shots, dtype, device)
-    return (*state, torch.zeros_like(state[0]))
-
-
-def adjoint_step(layout: StepLayout, V: torch.Tensor, profiles: tuple, adjoint: tuple,
-                 laplacian: torch.Tensor, V_bar: torch.Tensor):
-    """Transpose of :func:`wave_step` (without the source injection).
-
-    Parameters
-    ----------
-    adjoint : tuple
-        Cotangents of the state after the step, followed by ``V * u_bar``
-        with a zero ring (carried from the previous call so the transposed
-        Laplacian reads a plain input buffer; see :func:`zero_adjoint_state`).
-    laplacian : torch.Tensor
-        ``w`` of this step (from ``wave_step(..., return_laplacian=True)``).
-    V_bar : torch.Tensor
-        Running sum of ``u'_bar * w`` per shot, interior shape.
+    blocks : bool, optional
+        Compute block by block (what compiles to the fewest passes over
+        memory) rather than band by band (fewest operations, for eager
+        runs); default: blocks while ``torch.compile`` traces. Same numbers.
 
     Returns
     -------
     tuple
-        Cotangents of the state before the step (same layout as ``adjoint``)
-        and the updated ``V_bar``.
+        The new state ``(u', u, *memory')``, and ``w`` if asked.
     """
-    u_bar, u_prev_bar, psi_z_bar, zeta_z_bar, psi_x_bar, zeta_x_bar, w_bar = adjoint
+    u, u_prev, *memory = state
+    pad = layout.pad
+    u_z = mirror_top(u, pad) if layout.free_surface else u
+    if blocks is None:
+        blocks = torch.compiler.is_compiling()
+    if not blocks:
+        w, new_memory = band_terms(layout, (u_z, u), memory, profiles, _axis_term)
+        inner = (slice(None), slice(pad, -pad), slice(pad, -pad))
+        new_u = F.pad(V * w + 2 * u[inner] - u_prev[inner], (pad, pad, pad, pad))
+        new_state = (new_u, u, *new_memory)
+        return (new_state, w) if return_laplacian else new_state
+    new_u, laplacian, new_memory = [], [], []
+    for i, block in enumerate(layout.blocks):
+        w, block_memory = block_terms(layout, block, (u_z, u), memory[4 * i:4 * i + 4],
+                                      profiles, _axis_term)
+        (r0, r1), (c0, c1) = block.rows, block.columns
+        centre = (slice(None), slice(r0 + pad, r1 + pad), slice(c0 + pad, c1 + pad))
+        new_u.append(V[..., r0:r1, c0:c1] * w + 2 * u[centre] - u_prev[centre])
+        laplacian.append(w)
+        new_memory += block_memory
+    new_state = (assemble(layout, new_u, ring=True), u, *new_memory)
+    if return_laplacian:
+        return new_state, assemble(layout, laplacian, ring=False)
+    return new_state
+
+
+def block_terms(layout: StepLayout, block: Block, fields: tuple, memory: list,
+                profiles: tuple, term) -> tuple:
+    """``term`` along z and x on one block, summed, and the block's new memory.
+
+    ``fields`` is ``(field read along z, field read along x)`` (they differ
+    by the free-surface mirror), both with the ring; ``term`` is
+    :func:`_axis_term` or its adjoint.
+    """
     pad, accuracy = layout.pad, layout.accuracy
-    nx = layout.shape[1]
-    inner = (slice(None), slice(pad, -pad), slice(pad, -pad))
-    u_new_bar = u_bar[inner]
-    V_bar = V_bar + u_new_bar * laplacian
-    # Transposed Laplacian (symmetric stencil) of V u_bar, on the interior.
-    out = _laplacian(w_bar, layout) + 2 * u_new_bar + u_prev_bar[inner]
-    memory = [psi_z_bar, zeta_z_bar, psi_x_bar, zeta_x_bar]
-    for axis, (dim, sides) in enumerate(_strip_views(layout)):
-        if not sides:
-            continue
-        other = -1 if dim == -2 else -2
-        length = layout.shape[axis]
-        correction_bar = torch.stack([w_bar.narrow(dim, s + pad, layout.strip_width)
-                                      for s in sides])
-        a, b, db = profiles[3 * axis:3 * axis + 3]
-        strips_bar, memory[2 * axis], memory[2 * axis + 1] = _strip_adjoint(
-            correction_bar, memory[2 * axis], memory[2 * axis + 1], a, b, db, dim, accuracy,
-            layout.inverse_spacing[axis])
-        strips_bar = strips_bar.narrow(other, pad, strips_bar.shape[other] - 2 * pad)
-        for i, start in enumerate(sides):
-            # only the part off the zero ring: the ring is not a variable
-            low, high = max(start, pad), min(start + strips_bar.shape[dim], length - pad)
-            out = out + _embed(strips_bar[i].narrow(dim, low - start, high - low), dim,
-                               low - pad, out.shape[dim])
-    if layout.free_surface:
-        # Transpose of the mirror: what the Laplacian put on the ring rows above
-        # the model folds back, negated, onto the rows it was mirrored from.
-        top = second_derivative(F.pad(w_bar[..., :2 * pad, pad:nx - pad], (0, 0, pad, 0)), -2,
-                                accuracy, layout.inverse_spacing[0])
-        out = out - _embed(torch.flip(top, dims=(-2,)), -2, 0, out.shape[-2])
-    return (_pad_ring(out, pad), -u_bar, *memory, _pad_ring(V * out, pad)), V_bar
+    (r0, r1), (c0, c1) = block.rows, block.columns
+    z_pml, x_pml = block_profiles(profiles, block)
+    z_term, psi_z, zeta_z = term(fields[0][:, r0:r1 + 2 * pad, c0 + pad:c1 + pad], -2,
+                                 accuracy, layout.inverse_spacing[0], z_pml, memory[0:2])
+    x_term, psi_x, zeta_x = term(fields[1][:, r0 + pad:r1 + pad, c0:c1 + 2 * pad], -1,
+                                 accuracy, layout.inverse_spacing[1], x_pml, memory[2:4])
+    return z_term + x_term, [psi_z, zeta_z, psi_x, zeta_x]
+
+
+def band_terms(layout: StepLayout, fields: tuple, memory: list, profiles: tuple,
+               term) -> tuple:
+    """The sum of :func:`block_terms` over all blocks, computed band by band.
+
+    The same numbers in a fraction of the operations: the eager form, where
+    each operation costs a call. Returns the interior sum and the new memory
+    in the layout of :func:`zero_state`.
+    """
+    pad, accuracy = layout.pad, layout.accuracy
+    n_columns = len(layout.bands(1))
+    new_memory = [None] * len(memory)
+    totals = []
+    for axis, dim in ((0, -2), (1, -1)):
+        other_bands = layout.bands(1 - axis)
+        pieces = []
+        for band, (start, stop, side) in enumerate(layout.bands(axis)):
+            slots = [4 * (band * n_columns + other) if axis == 0 else 4 * (other * n_columns + band)
+                     for other in range(len(other_bands))]
+            if axis == 0:
+                view = fields[0][:, start:stop + 2 * pad, pad:-pad]
+            else:
+                view = fields[1][:, pad:-pad, start:stop + 2 * pad]
+            pml = None if side is None else tuple(p[side] for p in profiles[3 * axis:3 * axis + 3])
+            offset = 2 * axis
+            band_memory = (None, None) if side is None else tuple(
+                torch.cat([memory[slot + offset + k] for slot in slots], dim=-1 - axis)
+                for k in range(2))
+            value, psi, zeta = term(view, dim, accuracy, layout.inverse_spacing[axis], pml,
+                                    band_memory)
+            pieces.append(value)
+            if side is not None:
+                sizes = [b[1] - b[0] for b in other_bands]
+                for k, updated in enumerate((psi, zeta)):
+                    for slot, part in zip(slots, updated.split(sizes, dim=-1 - axis)):
+                        new_memory[slot + offset + k] = part
+        totals.append(torch.cat(pieces, dim=dim) if len(pieces) > 1 else pieces[0])
+    return totals[0] + totals[1], new_memory

@@ -16,7 +16,6 @@ import warnings
 import numpy as np
 import torch
 from simpeg import maps
-from simpeg.electromagnetics.static import resistivity as dc
 from simpeg.utils import PerformanceWarning
 
 from jointinv.grid import Grid, check_grid
@@ -25,6 +24,7 @@ from jointinv.simpeg import (
     SimPEGOperator,
     check_mesh_covers_grid,
     choose_solver,
+    electrode_refined_mesh,
     grid_to_mesh_transfer,
     padded_mesh,
     solver_name,
@@ -32,8 +32,10 @@ from jointinv.simpeg import (
 )
 from jointinv.validation import check_positive_int
 
+from .dc_borehole import buried_electrodes
 from .dc_layouts import check_dc_memory
 from .dc_sensitivity import DataProjection, nodal_sensitivity
+from .dc_simulation import Simulation2DNodalCachedSources
 from .dc_survey import DATA_TYPES, Quadrupoles, from_electrodes, surface_line
 
 __all__ = ["DCResistivity2D"]
@@ -85,6 +87,19 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
         ``refinement``. The constructor warns when the mesh has fewer than
         :data:`MIN_CELLS_PER_SPACING` cells per smallest electrode spacing
         and says which refinement would do.
+    electrode_refinement : int, default 2
+        Only for a survey with buried (borehole) electrodes and neither
+        ``mesh`` nor ``refinement`` given: the default mesh is then an octree
+        (:func:`jointinv.simpeg.electrode_refined_mesh`) with the grid's cells,
+        cells ``electrode_refinement`` times smaller within two grid cells of
+        every electrode, and the padded mesh's extent. A buried electrode has
+        ground all round it, so on the grid's cells its data are much less
+        accurate: for the cross-hole + surface survey of
+        ``examples/borehole_ert_study.py`` (electrodes 2 and 2.6 cells apart)
+        half-space data are off by up to 9.8 % on the grid's cells, 2.3 %
+        with 2 and 0.4 % with 4, for about 3.7x and 6x the forward time. A
+        power of two; 1 keeps the padded tensor mesh. Surface-only surveys
+        always get the padded tensor mesh.
     padding_value : float, optional
         log10 resistivity of the mesh outside the grid. Default: the
         adjacent grid cells' values (so the padding is part of the model).
@@ -155,7 +170,8 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
     def __init__(self, grid: Grid, survey, *, array: str = "dipole-dipole", n_max: int = 8,
                  data_type: str = "apparent_resistivity", mesh=None, padding_cells: int = 10,
                  padding_factor: float = 1.3, refinement: int = 1,
-                 padding_value: float | None = None, solver=None, nky: int = 11,
+                 electrode_refinement: int = 2, padding_value: float | None = None,
+                 solver=None, nky: int = 11,
                  sensitivity: str = "auto", max_sensitivity_mb: float = MAX_SENSITIVITY_MB):
         check_grid("grid", grid)
         if not isinstance(survey, Quadrupoles):
@@ -176,7 +192,16 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
         if nky < 3:
             raise ValueError(f"nky must be an integer >= 3, got {nky}")
         survey.check_inside(grid)
-        if mesh is None:
+        electrode_refinement = check_positive_int("electrode_refinement", electrode_refinement)
+        if electrode_refinement & (electrode_refinement - 1):
+            raise ValueError(f"electrode_refinement must be a power of two (1, 2, 4, 8, ...), "
+                             f"got {electrode_refinement}")
+        if mesh is None and refinement == 1 and electrode_refinement > 1 and \
+                len(buried_electrodes(survey, grid.z0)):
+            mesh = electrode_refined_mesh(grid, survey.electrodes, electrode_refinement,
+                                          padding_cells=padding_cells,
+                                          padding_factor=padding_factor)
+        elif mesh is None:
             mesh = padded_mesh(grid, padding_cells, padding_factor, refinement)
             _warn_coarse_mesh(grid, survey, refinement)
         else:
@@ -189,7 +214,7 @@ class DCResistivity2D(SimPEGOperator, property="log10 resistivity", units="log10
         with warnings.catch_warnings():
             # SimPEG warns that SuperLU is slow; choose_solver has said which runs.
             warnings.simplefilter("ignore", PerformanceWarning)
-            simulation = dc.Simulation2DNodal(
+            simulation = Simulation2DNodalCachedSources(
                 mesh, survey=simpeg_survey, sigmaMap=maps.ExpMap(mesh) * log_conductivity,
                 solver=solver, nky=nky,
             )

@@ -65,3 +65,25 @@ def block_model(small_grid):
     model = torch.zeros(small_grid.shape, dtype=torch.float64)
     model[3:6, 4:9] = 1.0
     return model
+
+
+@pytest.fixture
+def velocity_scale_case():
+    """A linear physics on velocity-sized values (about 2000): data, start at 2000."""
+    grid = Grid(nx=6, nz=5, dx=1.0, dz=2.0)
+    operator = DenseLinearOperator(grid, n_data=40, seed=5)
+    true = torch.full(grid.shape, 2000.0, dtype=torch.float64)
+    true[2:4, 1:5] = 2300.0
+    data = operator.simulate(true, noise_floor=1.0, seed=1)
+    return operator, data, torch.full_like(true, 2000.0)
+
+
+@pytest.fixture(scope="module")
+def acoustic_example():
+    """The acoustic operator's example case with seeded data: (operator, data, true)."""
+    from jointinv.physics.acoustic import AcousticWave2D
+
+    operator, true = AcousticWave2D.example_case()
+    data = operator.simulate(true, noise_floor=1e-3 * float(operator(true).abs().max()),
+                             seed=0)
+    return operator, data, true

@@ -25,7 +25,7 @@ from ..physics_spec import build_grid, build_operator, split_spec
 from .config import DatasetConfigError, resolve_family
 
 __all__ = ["make_sample", "failed_record", "draw_true_models", "survey_spec", "derived_seed",
-           "homogeneous_fit", "coverage_map"]
+           "homogeneous_fit", "coverage_map", "cached_operator"]
 
 _PURPOSES = {"noise": 1, "survey": 2, "coverage": 3}
 _OPERATORS: dict = {}  # per process: operators of fixed surveys, rebuilt never
@@ -109,7 +109,7 @@ def survey_spec(config: dict, grid, key: str, index: int) -> dict:
     return spec
 
 
-def _operator(grid, spec: dict, where: str):
+def cached_operator(grid, spec: dict, where: str):
     """Build an operator; operators of fixed surveys are kept for the next sample."""
     label = repr((grid, sorted(spec.items(), key=lambda item: item[0])))
     if label not in _OPERATORS:
@@ -188,7 +188,7 @@ def _setups(config, grid, index, true_models):
     setups, surveys, datas = {}, {}, {}
     for key, entry in config["physics"].items():
         spec = survey_spec(config, grid, key, index)
-        operator = _operator(grid, spec, f"physics.{key}.spec")
+        operator = cached_operator(grid, spec, f"physics.{key}.spec")
         data = operator.simulate(true_models[key], **entry["noise"],
                                  seed=derived_seed(config["seed"], index, key, "noise"))
         bounds = config["properties"][key]["range"]

@@ -130,10 +130,13 @@ def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(entropy))
 
 
-def _evaluate(network, inputs, targets, weights, config, grid, batch_size):
+def _evaluate(network, inputs, targets, weights, config, grid, batch_size, consistency=None,
+              positions=None):
+    """``(loss, MSE per property, mean chi^2/N per property or None)`` of a held-out set."""
     network.eval()
     squared = torch.zeros(targets.shape[1], dtype=torch.float64)
-    cross, count = 0.0, 0
+    misfit = torch.zeros(targets.shape[1], dtype=torch.float64)
+    cross, data_term, count = 0.0, 0.0, 0
     with torch.no_grad():
         for start in range(0, len(inputs), batch_size):
             x, y = inputs[start:start + batch_size], targets[start:start + batch_size]
@@ -142,14 +145,22 @@ def _evaluate(network, inputs, targets, weights, config, grid, batch_size):
             if config["loss"]["cross_gradient"]:
                 eps = config["loss"]["cross_gradient_eps"]
                 cross += float(batched_cross_gradient(out, grid, eps)) * len(x)
+            if consistency is not None:
+                term, misfits = consistency.loss(positions[start:start + batch_size],
+                                                 network.denormalise(out))
+                data_term += float(term) * len(x)
+                misfit += misfits.sum(dim=0).double().cpu()
             count += len(x)
     mse = squared / (count * targets.shape[2] * targets.shape[3])
     loss = float((weights.double() * mse).sum() / weights.double().sum())
     loss += config["loss"]["cross_gradient"] * cross / count
-    return loss, mse
+    if consistency is None:
+        return loss, mse, None
+    return loss + config["loss"]["data_consistency"] * data_term / count, mse, misfit / count
 
 
-def _train_epoch(network, optimizer, inputs, targets, weights, config, grid, epoch):
+def _train_epoch(network, optimizer, inputs, targets, weights, config, grid, epoch,
+                 consistency=None, positions=None):
     network.train()
     generator = _epoch_generator(config["seed"], epoch)
     order = torch.randperm(len(inputs), generator=generator)
@@ -168,6 +179,11 @@ def _train_epoch(network, optimizer, inputs, targets, weights, config, grid, epo
             cross = batched_cross_gradient(out, grid, config["loss"]["cross_gradient_eps"])
             loss = loss + config["loss"]["cross_gradient"] * cross
             cross_total += float(cross.detach()) * len(batch)
+        if consistency is not None:
+            # the physics see the output in the survey's own frame: undo the flips
+            unflipped = torch.where(flip, out.flip(-1), out) if config["flip"] else out
+            term, _ = consistency.loss(positions[batch.numpy()], network.denormalise(unflipped))
+            loss = loss + config["loss"]["data_consistency"] * term
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -289,6 +305,12 @@ def train_fusion(config, store, output, resume: bool = False, device=None,
 
     x_train, y_train = prepare(train)
     x_valid, y_valid = prepare(validation)
+    consistency = None
+    if config["loss"].get("data_consistency"):
+        from .data_consistency import DataConsistency
+
+        consistency = DataConsistency(store, pairs["indices"], keys,
+                                      config["loss"]["data_consistency_linearised"])
     weights = torch.tensor([config["loss"]["weights"].get(k, 1.0) for k in keys],
                            dtype=torch.float32, device=device)
     grid = Grid(**pairs["grid"])
@@ -318,15 +340,18 @@ def train_fusion(config, store, output, resume: bool = False, device=None,
             break
         tick = time.perf_counter()
         train_loss, train_cross = _train_epoch(network, optimizer, x_train, y_train, weights,
-                                               config, grid, epoch)
-        valid_loss, valid_mse = _evaluate(network, x_valid, y_valid, weights, config, grid,
-                                          config["batch_size"])
+                                               config, grid, epoch, consistency, train)
+        valid_loss, valid_mse, valid_misfit = _evaluate(
+            network, x_valid, y_valid, weights, config, grid, config["batch_size"],
+            consistency, validation)
         row = {"epoch": epoch + 1, "train_loss": train_loss, "validation_loss": valid_loss}
         if config["loss"]["cross_gradient"]:
             row["train_cross_gradient"] = train_cross
         for p, key in enumerate(keys):
             row[f"validation_rmse[{key}]"] = float(valid_mse[p].sqrt() * scale_cpu[p])
             row[f"input_rmse[{key}]"] = float(input_rmse[p])
+            if valid_misfit is not None:
+                row[f"validation_chi2[{key}]"] = float(valid_misfit[p])
         row["seconds"] = time.perf_counter() - tick
         history.append(row)
         improved = valid_loss < best["loss"] - config["early_stopping"]["min_delta"]

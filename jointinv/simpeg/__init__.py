@@ -10,6 +10,8 @@
 - :mod:`.mesh`: depth ↔ elevation, ``(nz, nx)`` C order ↔ discretize order,
   the grid as a 2D mesh or a 3D prism, a padded mesh and the grid → mesh
   transfer;
+- :func:`electrode_refined_mesh`: an octree mesh refined around (borehole)
+  electrodes;
 - :mod:`.solvers`: the sparse direct solver to factorise with.
 
 ``import jointinv`` does not import this subpackage (nor discretize and
@@ -26,6 +28,7 @@ from .mesh import (
     padded_mesh,
 )
 from .operator import FactorisationGuard, SimPEGOperator
+from .refined_mesh import electrode_refined_mesh
 from .sensitivity import (
     MAX_SENSITIVITY_MB,
     SENSITIVITY_MODES,
@@ -44,6 +47,7 @@ __all__ = [
     "check_mesh_covers_grid",
     "choose_solver",
     "depth_to_elevation",
+    "electrode_refined_mesh",
     "grid_tensor_mesh",
     "grid_to_discretize_order",
     "grid_to_mesh_transfer",

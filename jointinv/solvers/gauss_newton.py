@@ -21,12 +21,14 @@ def _project(models, lower, upper):
     return out
 
 
-def _free_mask(models, grad, lower, upper):
+def _free_mask(models, grad, lower, upper, fixed=None):
     """1 where a variable may move, 0 where it sits on a bound the gradient pushes
-    it through (the active set of a projected Newton method)."""
+    it through (the active set of a projected Newton method) or is fixed."""
     masks = {}
     for key, m in models.items():
         free = torch.ones_like(m)
+        if (fixed or {}).get(key) is not None:
+            free[fixed[key].to(m.device)] = 0.0
         lo, hi = (lower or {}).get(key), (upper or {}).get(key)
         scale = 1e-10 * max(float(m.abs().max()), 1e-300)
         if lo is not None:
@@ -81,7 +83,8 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
                        max_backtracks: int = 10, lower: dict | None = None,
                        upper: dict | None = None, stop_at_target: bool = True,
                        block_preconditioner: dict | None = None, progress: bool = True,
-                       callback=None, start_point=None, hold_iterations: int = 0):
+                       callback=None, start_point=None, hold_iterations: int = 0,
+                       fixed: dict | None = None):
     """Minimise ``problem``'s objective from ``models`` by inexact Gauss-Newton-CG.
 
     Each iteration solves ``H dm = -g`` with CG (``H`` the Gauss-Newton
@@ -102,6 +105,13 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
     betas and coupling weights to keep each misfit at its target (rows
     marked ``phase: "hold"``), then stops at the target.
 
+    ``fixed`` (``{key: (nz, nx) bool tensor}``) marks cells that keep their
+    starting values: they are frozen like cells on an active bound, so the
+    step is exactly zero there and the variable keeps its value bit for bit.
+
+    ``callback(iteration, variables, row)`` runs after each iteration;
+    returning True stops the run.
+
     ``block_preconditioner`` is passed to
     :func:`~jointinv.solvers.linalg.conjugate_gradient`; ``start_point`` is a
     :class:`~jointinv.problem.ProblemPoint` at ``models`` already computed
@@ -116,6 +126,10 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
         One row per iteration (row 0 is the starting model); the last row has
         ``stopped``, the reason the solver stopped.
     """
+    others = [f"{m.key!r}: {m.function_name!r}" for m in problem.misfits if not m.is_chi_squared]
+    if others:
+        raise ValueError(f"Gauss-Newton needs chi-squared (misfit 'l2') data misfits, got "
+                         f"{', '.join(others)}; use solver 'adam' or 'lbfgs'")
     start = time.perf_counter()
     point = start_point if start_point is not None else problem.linearize(models)
     history = [record(problem, 0, point.parts(), point.phi(), start, step=0.0,
@@ -132,7 +146,7 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
             holding = True
         models, grad, phi = point.variables, point.gradient(), point.phi()
         full_hessian = point.hessian()
-        free = _free_mask(models, grad, lower, upper)
+        free = _free_mask(models, grad, lower, upper, fixed)
 
         def hessian(v, free=free, full_hessian=full_hessian):
             product = full_hessian({k: v[k] * free[k] for k in v})
@@ -171,8 +185,11 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
                               cg_iterations=cg_iterations, **phase))
         reporter.row(history[-1])
         if callback is not None:
-            callback(iteration, point.variables, history[-1])
+            stop = callback(iteration, point.variables, history[-1])
             point.reset_model_terms()  # the callback may have changed them
+            if stop is True:
+                reason = "the callback asked to stop"
+                break
     else:
         if stop_at_target and point.at_target():
             reason = "every data set at its target misfit" + (

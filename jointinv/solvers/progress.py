@@ -40,7 +40,11 @@ def format_row(row: dict, targets: dict) -> str:
     for name, value in row.items():
         if name.startswith("phi_d["):
             key = name[len("phi_d["):-1]
-            if key in targets:
+            chi_squared = row.get(f"chi2[{key}]")
+            if chi_squared is not None and key in targets:  # another misfit function
+                fields.append(f"{name}={_number(value)}")
+                fields.append(f"chi2[{key}]/target={_number(chi_squared / targets[key])}")
+            elif key in targets:
                 fields.append(f"{name}/target={_number(value / targets[key])}")
             else:
                 fields.append(f"{name}={_number(value)}")
@@ -127,8 +131,12 @@ class IterationReporter:
                   flush=True)
             return
         self.bar.update(1)
-        self.bar.set_postfix({f"phi_d[{k}]/target": f"{row[f'phi_d[{k}]'] / t:.3g}"
-                              for k, t in self.targets.items() if f"phi_d[{k}]" in row})
+        postfix = {}
+        for key, target in self.targets.items():
+            name = f"chi2[{key}]" if f"chi2[{key}]" in row else f"phi_d[{key}]"
+            if name in row:
+                postfix[f"{name}/target"] = f"{row[name] / target:.3g}"
+        self.bar.set_postfix(postfix)
 
     def stop(self, reason: str) -> None:
         """Why the solver stopped (target reached, iterations exhausted, ...)."""

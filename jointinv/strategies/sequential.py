@@ -21,6 +21,7 @@ import time
 import torch
 
 from ..coupling import Coupling
+from ..masks import apply_mask
 from ..problem import InversionProblem
 from ..runner import RunOutput, SolverOptions, check_common_grid, make_result
 from ..solvers import estimate_betas
@@ -126,7 +127,8 @@ def invert_sequential(setups: dict, *, coupling="cross_gradient",
                 problems[key], points[key].variables, max_iterations=1,
                 cooling_factor=options.cooling_factor,
                 cg_max_iterations=options.cg_max_iterations, lower={key: lower[key]},
-                upper={key: upper[key]}, progress=False, start_point=points[key])
+                upper={key: upper[key]}, progress=False, start_point=points[key],
+                fixed={key: built[key].mask})
             models[key] = points[key].variables[key]
             apply = points[key].hessian()
             hessians[key] = (lambda v, apply=apply, key=key: apply({key: v})[key])
@@ -134,6 +136,8 @@ def invert_sequential(setups: dict, *, coupling="cross_gradient",
             if hasattr(term, "update"):  # a mixture learned from the separate updates
                 term.update(models)
         models = coupling_step(models, hessians, couplings, coupling_iterations, lower, upper)
+        # fixed cells keep their starting values through the coupling step too
+        models = {k: apply_mask(m, built[k].mask, built[k].start) for k, m in models.items()}
         points = {k: problems[k].linearize({k: models[k]}) for k in keys}
         parts = {}
         for key in keys:
@@ -152,8 +156,8 @@ def invert_sequential(setups: dict, *, coupling="cross_gradient",
         history[-1]["stopped"] = reason
     reporter.stop(reason)
     reporter.close()
-    properties = {k: problems[k].maps[k](models_k) for k, models_k in
-                  ((k, points[k].variables[k]) for k in keys)}
+    properties = {k: apply_mask(problems[k].maps[k](points[k].variables[k]), built[k].mask,
+                                built[k].setup.initial_model) for k in keys}
     predicted = {k: points[k].linear[0][1].predicted for k in keys}
     output = RunOutput(properties, {k: points[k].variables[k] for k in keys}, history, predicted)
     return make_result(built, output, start,

@@ -60,5 +60,5 @@ def test_compare_reports_bad_config_without_traceback(tmp_path, capsys):
     config = tmp_path / "study.yaml"
     config.write_text("case: basin\n")
     assert main(["compare", str(config)]) == 2
-    expected = "config case: must be one of the built-in cases ['dike', 'fault']"
+    expected = "config case: must be one of the built-in cases ['dike', 'fault', 'fusion']"
     assert expected in capsys.readouterr().err

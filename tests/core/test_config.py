@@ -72,7 +72,7 @@ def test_shared_options_must_fit_a_listed_strategy():
         {"name": "independent"}, {"name": "cross_gradient"}]})
     assert config["options"] == {"coupling": {"weight": 0.5}}
     with pytest.raises(ValueError, match=re.escape(
-            "config options has unknown keys ['coupling']; allowed: ['beta0_ratio'")):
+            "config options has unknown keys ['coupling']; allowed: ['batch_seed', 'beta0_ratio'")):
         validate_config({"options": {"coupling": "cross_gradient"},
                          "strategies": [{"name": "independent"}]})
 
@@ -99,7 +99,7 @@ def test_schema_lists_every_key_with_type_range_and_default():
 @pytest.mark.parametrize("config,error,message", [
     ({"cases": "dike"}, ValueError, "config (top level) has unknown keys ['cases']"),
     ({"case": "basin"}, ValueError,
-     "config case: must be one of the built-in cases ['dike', 'fault']"),
+     "config case: must be one of the built-in cases ['dike', 'fault', 'fusion']"),
     ({"seed": "zero"}, TypeError, "config seed must be of type int, got str"),
     ({"options": {"max_iter": 3}}, ValueError, "config options has unknown keys ['max_iter']"),
     ({"options": {"max_iterations": 2.5}}, TypeError,
@@ -144,7 +144,8 @@ def test_schema_lists_every_key_with_type_range_and_default():
     ({"options": {"beta0_ratio": float("nan")}}, ValueError,
      "config options.beta0_ratio must be > 0, got nan"),
     ({"strategies": [{"name": "cross_gradient", "coupling_iterations": 3}]}, ValueError,
-     "config strategies[0] has unknown keys ['coupling_iterations']; allowed: ['beta0_ratio'"),
+     "config strategies[0] has unknown keys ['coupling_iterations']; allowed: "
+     "['batch_seed', 'beta0_ratio'"),
     ({"strategies": [{"name": "sequential", "coupling_iterations": 0}]}, ValueError,
      "config strategies[0].coupling_iterations must be >= 1, got 0"),
     ({"strategies": [{"name": "joint", "regularization": "tv"}]}, ValueError,

@@ -1,6 +1,7 @@
 """Tests for jointinv.plotting: valid image files of non-trivial content, clear errors."""
 
 import re
+import warnings
 
 import matplotlib
 import matplotlib.image
@@ -200,6 +201,17 @@ def test_plot_convergence_writes_png(tmp_path):
 def test_plot_convergence_without_iteration_or_beta(tmp_path):
     history = [{"phi_d": 10.0 / (i + 1)} for i in range(5)]
     assert_valid_png(plot_convergence(history, tmp_path / "convergence.png"), min_bytes=3_000)
+
+
+def test_convergence_figure_keeps_a_zero_series_linear():
+    # data-only annealing (NFs-Inv's tomography) leaves beta at 0: a log axis would
+    # hide the panel and warn
+    history = [{"iteration": i, "phi_d": 10.0 / (i + 1), "beta": 0.0} for i in range(5)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        figure = convergence_figure(history)
+    scales = {axes.get_title(): axes.get_yscale() for axes in figure.axes}
+    assert sorted(scales.values()) == ["linear", "log"], scales
 
 
 def test_plot_model_grid_writes_png(tmp_path, grid, models):

@@ -63,7 +63,7 @@ def test_the_shipped_gravity_example_runs_through_the_cli(tmp_path):
 
 
 @pytest.mark.parametrize("case,message", [
-    ("basin", "must be one of the built-in cases ['dike', 'fault']"),
+    ("basin", "must be one of the built-in cases ['dike', 'fault', 'fusion']"),
     ("nowhere.py:build", "case file"),
     ("jointinv.grid:no_such_function", "has no function 'no_such_function'"),
     ({"grid": {"nx": 3, "nz": 3, "dx": 1.0, "dz": 1.0}, "physics": {}},

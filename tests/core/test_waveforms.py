@@ -124,3 +124,40 @@ def test_noise_errors(clean_gather):
     silent[0, 3] = 0.0
     with pytest.raises(ValueError, match="a trace of clean has zero standard deviation"):
         noisy_data(silent, per_trace=True)
+
+
+def test_lowpass_keeps_2hz_removes_20hz_and_halves_the_cutoff():
+    from jointinv.waveforms import lowpass
+
+    kept = lowpass(sine(2.0), DT, cutoff_hz=8.0, order=4)
+    removed = lowpass(sine(20.0), DT, cutoff_hz=8.0, order=4)
+    at_cutoff = lowpass(sine(8.0), DT, cutoff_hz=8.0, order=6)
+    # zero phase: the same sine, not a shifted one
+    assert float((interior(kept) - interior(sine(2.0))).abs().max()) < 0.01
+    assert float(interior(removed).abs().max()) < 0.01
+    assert float(interior(at_cutoff).abs().max()) == pytest.approx(0.5, abs=0.01)
+    assert float((interior(at_cutoff) - 0.5 * interior(sine(8.0))).abs().max()) < 0.01
+
+
+def test_bandpass_keeps_the_band_only():
+    from jointinv.waveforms import bandpass
+
+    mixture = sine(1.0) + sine(6.0) + sine(30.0)
+    filtered = bandpass(mixture, DT, low_hz=3.0, high_hz=12.0, order=4)
+    assert float((interior(filtered) - interior(sine(6.0))).abs().max()) < 0.02
+    weights = random_like(sine(1.0, nt=64), 1)
+    gradient_check(lambda d: (weights * bandpass(d, 0.01, 3.0, 12.0)).sum(),
+                   random_like(sine(1.0, nt=64), 0))
+
+
+def test_filter_errors_are_named():
+    from jointinv.waveforms import bandpass, lowpass
+
+    with pytest.raises(ValueError, match=re.escape("cutoff_hz must be below the Nyquist "
+                                                   "frequency 1/(2 dt) = 125.0 Hz, got 130.0")):
+        lowpass(sine(1.0), DT, cutoff_hz=130.0)
+    with pytest.raises(ValueError, match=re.escape("low_hz must be below high_hz, got "
+                                                   "low_hz=10.0, high_hz=5.0")):
+        bandpass(sine(1.0), DT, 10.0, 5.0)
+    with pytest.raises(ValueError, match="high_hz must be below the Nyquist"):
+        bandpass(sine(1.0), DT, 10.0, 200.0)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from jointinv.physics.acoustic import AcousticWave2D, acoustic_wave_2d
 from jointinv.physics.acoustic_checkpoint import Kernels
-from jointinv.physics.acoustic_setup import upsample
+from jointinv.physics.acoustic_setup import downsample, upsample
 from jointinv.physics.acoustic_step import critical_courant_number
 
 from jointinv import Grid, load_physics
@@ -65,6 +65,31 @@ def test_matches_deepwave_data_and_interior_gradient(accuracy):
     # and in float64 they are the same discretisation to rounding error
     data64, reference64 = ours(model.double()), theirs(model.double())
     assert float((data64 - reference64).norm() / reference64.norm()) < 1e-10
+
+
+def test_substepped_data_are_resampled_like_deepwave():
+    """dt above the CFL limit: band-limited source and receiver resampling, as Deepwave's."""
+    pytest.importorskip("deepwave")
+    grid = Grid(nx=40, nz=30, dx=10.0, dz=12.0)
+    sources, receivers = [[105.0, 30.0], [305.0, 54.0]], [[x, 18.0] for x in range(15, 400, 30)]
+    generator = torch.Generator().manual_seed(3)
+    model = 2000.0 + 500.0 * torch.rand(grid.shape, generator=generator, dtype=torch.float64)
+    for nt in (100, 101):  # the Nyquist bin exists for an even nt only
+        options = dict(dt=4e-3, nt=nt, frequency=15.0, accuracy=4, pml_width=10,
+                       max_velocity=2600.0, source_convention="deepwave", compile=False)
+        with pytest.warns(UserWarning, match="taking 2 internal steps per sample"):
+            ours = AcousticWave2D(grid, sources, receivers, **options)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the same CFL warning, and Deepwave's own
+            theirs = AcousticWave2D(grid, sources, receivers, engine="deepwave", **options)
+            reference = theirs(model)
+            reference32 = theirs(model.float())
+        assert float((ours(model) - reference).norm() / reference.norm()) < 1e-12
+        assert float((ours(model.float()) - reference32).norm() / reference32.norm()) < 1e-5
+        # reading every second step instead (what the operator did before) is 0.5 % off
+        fine = AcousticWave2D(grid, sources, receivers, **{**options, "dt": 2e-3, "nt": 2 * nt})
+        decimated = fine(model)[..., ::2]
+        assert float((decimated - reference).norm() / reference.norm()) > 1e-3
 
 
 def test_physical_convention_scales_deepwave_convention():
@@ -195,7 +220,9 @@ def test_substeps_when_dt_violates_cfl():
     fine = tiny_operator(dt=dt / 2, nt=80, max_velocity=2500.0)
     data_coarse, data_fine = coarse(model), fine(model)
     assert bool(torch.isfinite(data_coarse).all())
-    assert float((data_coarse - data_fine[..., ::2]).norm() / data_fine.norm()) < 1e-3
+    # the internal steps are the fine run's; the records are resampled band-limited
+    error = float((data_coarse - downsample(data_fine, 2)).norm() / data_fine.norm())
+    assert error < 1e-9
 
 
 def test_rejects_velocities_that_break_the_pinned_cfl():
@@ -383,3 +410,67 @@ def test_wavelet_helpers_refuse_what_they_cannot_use():
             "frequency must be a finite number in [1e-12, 416.667] Hz (the Nyquist frequency "
             "of dt), got 1000.0")):
         tiny_operator(frequency=1000.0)
+
+
+# -- compilation policy (dynamo's graph count; the "eager" backend skips code generation) ----
+@pytest.fixture
+def count_graphs(monkeypatch):
+    monkeypatch.setattr(Kernels, "_shared", {})
+    monkeypatch.setattr(Kernels, "backend", "eager")
+    torch._dynamo.reset()
+    counters = torch._dynamo.utils.counters
+    counters.clear()
+    yield lambda: counters["stats"]["unique_graphs"]
+    torch._dynamo.reset()
+
+
+def test_repeated_calls_compile_once(count_graphs):
+    model = smooth_model(GRID)
+    operator = tiny_operator(compile=True)
+    expected = operator(model)
+    compiled = count_graphs()
+    assert compiled == 1  # the step, traced once
+    operator(model)
+    tiny_operator(compile=True)(model)  # a new operator on the same grid shares the step
+    assert count_graphs() == compiled
+    torch.testing.assert_close(operator(model), expected, rtol=0, atol=0)
+    # the gradient adds the replay and the adjoint step, once; same numbers as eager
+    cotangent = random_like(expected, seed=3)
+    gradient = operator.vjp(model, cotangent)
+    assert count_graphs() == 3
+    torch.testing.assert_close(operator.vjp(model, cotangent), gradient, rtol=0, atol=0)
+    assert count_graphs() == 3
+    torch.testing.assert_close(gradient, tiny_operator().vjp(model, cotangent), rtol=1e-10,
+                               atol=0)
+
+
+def test_auto_compiles_once_the_work_adds_up(count_graphs, monkeypatch):
+    import jointinv.physics.acoustic as acoustic
+
+    operator = tiny_operator(compile="auto")
+    shape = operator.layout().shape
+    one_forward = operator.n_shots * shape[0] * shape[1] * operator.nt
+    monkeypatch.setattr(acoustic, "AUTO_COMPILE_CELL_STEPS", 1.5 * one_forward)
+    model = smooth_model(GRID)
+    eager = operator(model)
+    assert count_graphs() == 0  # one forward: less work than a compilation
+    torch.testing.assert_close(operator(model), eager)  # the second adds up: compiled
+    assert count_graphs() == 1
+    for _ in range(2):
+        operator(model)
+    assert count_graphs() == 1
+    assert operator.compile == "auto"
+
+
+def test_downsample_keeps_the_band_and_is_the_transpose_of_upsample():
+    t = torch.arange(192, dtype=torch.float64) / 3  # fine samples of a 64-sample record
+    low = torch.sin(2 * np.pi * 3 * t / 64)
+    high = 0.5 * torch.cos(2 * np.pi * 40 * t / 64)  # above the coarse Nyquist frequency (32)
+    torch.testing.assert_close(downsample(low + high, 3), low[::3], rtol=0, atol=1e-12)
+    x = random_like(torch.empty(2, 64, dtype=torch.float64), seed=1)
+    y = random_like(torch.empty(2, 192, dtype=torch.float64), seed=2)
+    # <up x, y> = ratio <x, down y>: the adjoint injects into every internal step
+    assert float((upsample(x, 3) * y).sum()) == pytest.approx(float(3 * (x * downsample(y, 3))
+                                                                    .sum()), rel=1e-12)
+    with pytest.raises(ValueError, match=re.escape("multiple of ratio = 3, got 100")):
+        downsample(torch.zeros(100), 3)
