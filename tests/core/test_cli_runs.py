@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # The real CLI, with the solver pausing after it reports its first iteration so
 # that the SIGINT lands mid-inversion on any machine (the inversion takes ~1 s).
 _PAUSING_CLI = """
-import sys, time
+import signal, sys, time
+# a shell that starts pytest in the background makes its children ignore SIGINT
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from jointinv.cli import main
 from jointinv.solvers.progress import IterationReporter
 
