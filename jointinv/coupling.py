@@ -105,10 +105,16 @@ class CrossGradient(Term):
         return self.grid.dx * self.grid.dz * (aa * bb - ab * ab).sum()
 
 
-def _unit_gradient(model, grid, eps):
+def _largest_squared_gradient(model, grid):
+    gx, gz = cell_gradient(model, grid)
+    return (gx * gx + gz * gz).max()
+
+
+def _unit_gradient(model, grid, eps, largest=None):
+    """Unit gradient vectors; ``largest`` (a number) fixes the floor's reference."""
     gx, gz = cell_gradient(model, grid)
     norm2 = gx * gx + gz * gz
-    largest = norm2.max()
+    largest = norm2.max() if largest is None else torch.as_tensor(largest, dtype=norm2.dtype)
     if float(largest.detach()) == 0.0:  # a flat model has no structure to align
         return torch.zeros_like(gx), torch.zeros_like(gz)
     # eps is relative to the model's largest gradient, so the result is
@@ -130,12 +136,29 @@ class NormalizedCrossGradient(Term):
         self.keys = _check_keys(keys, 2, maximum=2)
         self.grid = _check_grid(grid)
         self.eps = check_positive_float("eps", eps)
+        self.largest = None  # {key: squared gradient} when the floors are frozen
+
+    def frozen(self, models) -> NormalizedCrossGradient:
+        """This term with each gradient floor fixed at its value for ``models``.
+
+        The free floor follows each model's largest gradient, so a single-cell
+        spike in one model lowers every unit gradient of that model and with
+        them the whole term: a minimiser that only weighs closeness (the
+        sequential strategy's coupling step) buys a smaller value with spikes.
+        With frozen floors a spike only adds misaligned gradients.
+        """
+        term = NormalizedCrossGradient(self.keys, self.grid, eps=self.eps)
+        with torch.no_grad():
+            term.largest = {key: float(_largest_squared_gradient(model, self.grid))
+                            for key, model in zip(self.keys, _read(self, models))}
+        return term
 
     def residual(self, models) -> torch.Tensor:
         """``sqrt(v) (u1 x u2)`` per cell: the value is the sum of its squares."""
         a, b = _read(self, models)
-        ux, uz = _unit_gradient(a, self.grid, self.eps)
-        wx, wz = _unit_gradient(b, self.grid, self.eps)
+        largest = self.largest or {}
+        ux, uz = _unit_gradient(a, self.grid, self.eps, largest.get(self.keys[0]))
+        wx, wz = _unit_gradient(b, self.grid, self.eps, largest.get(self.keys[1]))
         return (self.grid.dx * self.grid.dz) ** 0.5 * (ux * wz - uz * wx)
 
     def __call__(self, models):

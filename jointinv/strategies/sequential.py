@@ -30,7 +30,7 @@ from ..solvers.progress import IterationReporter
 from ..validation import check_positive_int
 from .common import build_all
 
-__all__ = ["invert_sequential", "coupling_step"]
+__all__ = ["invert_sequential", "closeness_scale", "coupling_step"]
 
 
 def coupling_step(models: dict, hessians: dict, couplings, iterations: int = 20,
@@ -39,32 +39,66 @@ def coupling_step(models: dict, hessians: dict, couplings, iterations: int = 20,
 
     ``hessians[key]`` applies ``H_k`` to a ``(nz, nx)`` tensor; ``couplings``
     is a list of ``(name, weight, term)``. Returns new models.
+
+    L-BFGS works on ``z_k = (m_k - models[k]) / s_k`` with ``s_k`` from
+    :func:`closeness_scale`: the variables of different physics (slowness in
+    s/m, log10 resistivity) differ in size and curvature by orders of
+    magnitude, and one L-BFGS over both would step in the stiff one's units.
     """
     anchors = {k: m.detach() for k, m in models.items()}
-    variables = {k: m.clone().requires_grad_(True) for k, m in anchors.items()}
-    optimizer = torch.optim.LBFGS(list(variables.values()), max_iter=iterations,
+    scales = {k: closeness_scale(hessians[k], m) for k, m in anchors.items()}
+    steps = {k: torch.zeros_like(m, requires_grad=True) for k, m in anchors.items()}
+    optimizer = torch.optim.LBFGS(list(steps.values()), max_iter=iterations,
                                   line_search_fn="strong_wolfe")
 
     def closure():
         optimizer.zero_grad()
         value = 0.0
         with torch.enable_grad():
+            variables = {k: anchors[k] + scales[k] * z for k, z in steps.items()}
             coupling = sum(weight * term(variables) for _, weight, term in couplings)
             coupling.backward()
-        for k, v in variables.items():
-            delta = v.detach() - anchors[k]
+        for k, z in steps.items():
+            delta = scales[k] * z.detach()
             h_delta = hessians[k](delta)
             value += 0.5 * float((delta * h_delta).sum())
-            v.grad = h_delta if v.grad is None else v.grad + h_delta
+            grad = scales[k] * h_delta
+            z.grad = grad if z.grad is None else z.grad + grad
         return torch.as_tensor(value + float(coupling.detach()), dtype=torch.float64)
 
     optimizer.step(closure)
     out = {}
-    for k, v in variables.items():
+    for k, z in steps.items():
+        m = anchors[k] + scales[k] * z.detach()
         lo, hi = (lower or {}).get(k), (upper or {}).get(k)
-        out[k] = v.detach().clamp(min=lo, max=hi) if (lo is not None or hi is not None) \
-            else v.detach()
+        out[k] = m.clamp(min=lo, max=hi) if (lo is not None or hi is not None) else m
     return out
+
+
+def closeness_scale(hessian, model: torch.Tensor) -> float:
+    """``1 / sqrt(mean diag H)``, the step size at which closeness costs ~1/2 per cell.
+
+    The mean of the diagonal is ``trace(H) / n``, estimated with one seeded
+    Rademacher probe ``v``: ``v^T H v / n`` (Hutchinson). Falls back to the
+    model's mean amplitude when ``H`` shows no curvature.
+    """
+    generator = torch.Generator().manual_seed(0)
+    probe = torch.randint(0, 2, tuple(model.shape), generator=generator).to(model) * 2 - 1
+    curvature = float((probe * hessian(probe)).sum()) / probe.numel()
+    if curvature > 0.0 and curvature < float("inf"):
+        return curvature ** -0.5
+    return max(float(model.abs().mean()), 1e-12)
+
+
+def _frozen(couplings, models) -> list:
+    """The couplings with any gradient floor fixed at the separate updates ``models``.
+
+    The coupling step weighs only closeness to the updates, not the data: a
+    floor that followed the models would let a single-cell spike shrink the
+    normalised cross-gradient everywhere (velocities of 1e5 m/s, issue 14).
+    """
+    return [(name, weight, term.frozen(models) if hasattr(term, "frozen") else term)
+            for name, weight, term in couplings]
 
 
 def invert_sequential(setups: dict, *, coupling="cross_gradient",
@@ -135,7 +169,8 @@ def invert_sequential(setups: dict, *, coupling="cross_gradient",
         for _, _, term in couplings:
             if hasattr(term, "update"):  # a mixture learned from the separate updates
                 term.update(models)
-        models = coupling_step(models, hessians, couplings, coupling_iterations, lower, upper)
+        models = coupling_step(models, hessians, _frozen(couplings, models),
+                               coupling_iterations, lower, upper)
         # fixed cells keep their starting values through the coupling step too
         models = {k: apply_mask(m, built[k].mask, built[k].start) for k, m in models.items()}
         points = {k: problems[k].linearize({k: models[k]}) for k in keys}
