@@ -38,7 +38,8 @@ def coupling_step(models: dict, hessians: dict, couplings, iterations: int = 20,
     """Minimise coupling + Hessian-weighted closeness to ``models`` with L-BFGS.
 
     ``hessians[key]`` applies ``H_k`` to a ``(nz, nx)`` tensor; ``couplings``
-    is a list of ``(name, weight, term)``. Returns new models.
+    is a list of ``(name, weight, term)``; a term's gradient floors are held
+    at ``models`` (:func:`_frozen`). Returns new models.
 
     L-BFGS works on ``z_k = (m_k - models[k]) / s_k`` with ``s_k`` from
     :func:`closeness_scale`: the variables of different physics (slowness in
@@ -46,6 +47,7 @@ def coupling_step(models: dict, hessians: dict, couplings, iterations: int = 20,
     magnitude, and one L-BFGS over both would step in the stiff one's units.
     """
     anchors = {k: m.detach() for k, m in models.items()}
+    couplings = _frozen(couplings, anchors)
     scales = {k: closeness_scale(hessians[k], m) for k, m in anchors.items()}
     steps = {k: torch.zeros_like(m, requires_grad=True) for k, m in anchors.items()}
     optimizer = torch.optim.LBFGS(list(steps.values()), max_iter=iterations,
@@ -169,8 +171,7 @@ def invert_sequential(setups: dict, *, coupling="cross_gradient",
         for _, _, term in couplings:
             if hasattr(term, "update"):  # a mixture learned from the separate updates
                 term.update(models)
-        models = coupling_step(models, hessians, _frozen(couplings, models),
-                               coupling_iterations, lower, upper)
+        models = coupling_step(models, hessians, couplings, coupling_iterations, lower, upper)
         # fixed cells keep their starting values through the coupling step too
         models = {k: apply_mask(m, built[k].mask, built[k].start) for k, m in models.items()}
         points = {k: problems[k].linearize({k: models[k]}) for k in keys}
