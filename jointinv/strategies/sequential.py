@@ -71,7 +71,10 @@ def coupling_step(models: dict, hessians: dict, couplings, iterations: int = 20,
     optimizer.step(closure)
     out = {}
     for k, z in steps.items():
-        m = anchors[k] + scales[k] * z.detach()
+        # the step aligns structure; it never adds values outside the range of
+        # the separate update (a cell the data barely see could spike there)
+        m = (anchors[k] + scales[k] * z.detach()).clamp(min=anchors[k].min(),
+                                                        max=anchors[k].max())
         lo, hi = (lower or {}).get(k), (upper or {}).get(k)
         out[k] = m.clamp(min=lo, max=hi) if (lo is not None or hi is not None) else m
     return out
