@@ -12,6 +12,11 @@ regularization would suffer, so the coupling moves the models only where
 their data leave them free. ``lambda_eff`` is scaled as in the simultaneous
 strategy. Because the physics only ever see their own problem, any solver a
 physics brings (SimPEG's included) can run the separate steps.
+
+The coupling step sees no data, only ``H_k``, so it is kept from gaming the
+coupling (issue 14: velocities of 1e5 m/s): the normalised cross-gradient's
+gradient floors are frozen at ``m~``, each physics' variables are scaled by
+its own curvature, and the step adds no value outside the range of ``m~_k``.
 """
 
 from __future__ import annotations
