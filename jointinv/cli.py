@@ -86,16 +86,23 @@ def _demo_joint_method(solver: str) -> tuple[dict, str]:
 
 
 def _joint_demo(args) -> int:
-    from .compare import run_comparison
 
     options = {"max_iterations": args.max_iterations, **_joint_solver_options(args.solver)}
     method, said = _demo_joint_method(args.solver)
     config = {"case": args.case, "seed": args.seed, "output": args.output, "options": options,
               "strategies": [{"name": "independent"}, dict(method)]}
+    return _run_demo_comparison(
+        args, config, f"jointinv demo: the {args.case} geology seen by cross-hole travel times "
+                      f"and a surface DC line, inverted independently and jointly with {said}")
+
+
+def _run_demo_comparison(args, config: dict, introduction: str) -> int:
+    """Run a demo's comparison config, print its table and where it was written."""
+    from .compare import run_comparison
+
     args.folder = Path(args.output)
     start = time.perf_counter()
-    print(f"jointinv demo: the {args.case} geology seen by cross-hole travel times and a "
-          f"surface DC line, inverted independently and jointly with {said}")
+    print(introduction)
     study = run_comparison(config, progress=not args.quiet, overwrite=args.overwrite,
                            command=f"jointinv demo --case {args.case}")
     print(study["table"])
@@ -111,24 +118,16 @@ FUSION_DEMO_STRATEGY = {"name": "fusion", "label": "fusion", "rounds": 2, "weigh
 
 def _fusion_demo(args) -> int:
     """Independent, cross-gradient and fusion (shipped network) on the held-out fusion case."""
-    from .compare import run_comparison
     from .fusion import shipped_network_path
 
     options = {"max_iterations": args.max_iterations, **_joint_solver_options(args.solver)}
     fusion = {**FUSION_DEMO_STRATEGY, "network": str(shipped_network_path())}
     config = {"case": "fusion", "seed": args.seed, "output": args.output, "options": options,
               "strategies": [{"name": "independent"}, {"name": "cross_gradient"}, fusion]}
-    args.folder = Path(args.output)
-    start = time.perf_counter()
-    print("jointinv demo: a held-out sample of the shipped fusion network's training family "
-          "(cross-hole travel times and a surface DC line), inverted independently, with "
-          "cross-gradient and with the fusion network (2 rounds)")
-    study = run_comparison(config, progress=not args.quiet, overwrite=args.overwrite,
-                           command="jointinv demo --case fusion")
-    print(study["table"])
-    print(f"finished in {time.perf_counter() - start:.1f} s; models, metrics and figures "
-          f"written to {Path(study['output']).resolve()}")
-    return 0
+    return _run_demo_comparison(
+        args, config, "jointinv demo: a held-out sample of the shipped fusion network's training "
+                      "family (cross-hole travel times and a surface DC line), inverted "
+                      "independently, with cross-gradient and with the fusion network (2 rounds)")
 
 
 def _compare(args) -> int:

@@ -56,11 +56,28 @@ def _check_bounds(bounds, initial_model):
     return low, high
 
 
+#: Without user bounds, a reciprocal-mapped property (velocity from slowness)
+#: stays within this factor of the starting model's extremes.
+DEFAULT_RECIPROCAL_RANGE = 3.0
+
+
+def _default_reciprocal_bounds(initial_model):
+    """``(min / f, max * f)`` of the start, ``f`` = :data:`DEFAULT_RECIPROCAL_RANGE`.
+
+    The regularization is quadratic in slowness, which does not see the
+    velocity blow up as slowness nears 0: where few ray directions cross
+    (cells by a source or receiver at the grid's edge) the regularized
+    solution can undershoot slowness to a few percent of the start, i.e.
+    velocities of 1e4-1e5 m/s. Bounds in the property keep it physical.
+    """
+    factor = DEFAULT_RECIPROCAL_RANGE
+    return float(initial_model.min()) / factor, float(initial_model.max()) * factor
+
+
 def _variable_bounds(map, bounds, initial_model):
     """Bounds of the inversion variable ``m`` (``property = map(m)``) from property bounds."""
     if bounds is None:
-        # slowness must stay positive: cap velocities at 100x the fastest start
-        bounds = (None, 100.0 * float(initial_model.max())) if map.name == "reciprocal" \
+        bounds = _default_reciprocal_bounds(initial_model) if map.name == "reciprocal" \
             else (None, None)
     low, high = bounds
     if map.name == "identity":
@@ -141,7 +158,10 @@ class PhysicsSetup:
         ``inversion_map``, e.g. slowness for travel times).
     bounds : (float or None, float or None), optional
         Property bounds; every solver keeps the model inside them (they must
-        contain the initial model).
+        contain the initial model). Default for a ``"reciprocal"`` map:
+        within a factor :data:`DEFAULT_RECIPROCAL_RANGE` (3) of the initial
+        model's extremes (keeps slowness from undershooting toward 0, i.e.
+        velocity spikes, where few ray directions cross); none otherwise.
     sensitivity_weighting : bool
         Regularization weighted by normalised sensitivities.
     beta : float, optional
