@@ -7,6 +7,7 @@ import time
 import torch
 
 from .data import Data
+from .multiscale import invert_setups_by_band
 from .operator import PhysicsOperator
 from .physics_setup import PhysicsSetup
 from .result import InversionResult
@@ -90,7 +91,9 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
         12]``); one inversion per band, the observed data and the operator's
         wavelet low-passed alike (:func:`jointinv.waveforms.lowpass` of order
         ``filter_order``), each band warm-started from the previous model,
-        one progress line per band (:func:`jointinv.multiscale.invert_bands`).
+        one progress line per band (:func:`jointinv.multiscale.invert_bands`);
+        the same as :class:`jointinv.PhysicsSetup`'s ``frequencies`` in the
+        strategies.
         ``max_iterations`` applies to each band; the regularization's
         reference stays ``reference_model`` (default: the first start).
         Needs a waveform operator (``dt``, ``source_amplitudes``).
@@ -113,21 +116,9 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
     -------
     InversionResult
     """
-    given = dict(locals())  # every argument, for the band-by-band runs
     if not isinstance(operator, PhysicsOperator):
         raise TypeError(f"operator must be a jointinv.PhysicsOperator, "
                         f"got {type(operator).__name__}")
-    if frequencies is not None:
-        from .multiscale import invert_bands
-
-        reference = initial_model if reference_model is None else reference_model
-
-        def one_band(band_data, start):
-            return invert(**{**given, "data": band_data, "initial_model": start,
-                             "reference_model": reference, "frequencies": None})
-
-        return invert_bands(one_band, operator, data, initial_model, frequencies,
-                            order=filter_order, progress=progress)
     if name is not None and (not isinstance(name, str) or not name):
         raise TypeError(f"name must be a non-empty string, got {name!r}")
     options = SolverOptions(solver=solver, max_iterations=max_iterations,
@@ -144,8 +135,12 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
                          alpha_z=alpha_z, smallness_norm=smallness_norm,
                          chi_factor=chi_factor, map=map, bounds=bounds,
                          sensitivity_weighting=sensitivity_weighting, beta=beta, mask=mask,
-                         misfit=misfit)
+                         misfit=misfit, frequencies=frequencies, filter_order=filter_order)
     start = time.perf_counter()
-    built = {name: setup.build(name)}
-    output = run(built, options, parameterization=parameterization)
-    return make_result(built, output, start, f"independent ({options.solver})")
+
+    def invert_once(setups):
+        built = {name: setups[name].build(name)}
+        output = run(built, options, parameterization=parameterization)
+        return make_result(built, output, start, f"independent ({options.solver})")
+
+    return invert_setups_by_band(invert_once, {name: setup}, progress=progress)

@@ -9,7 +9,11 @@ wavelet go through the same zero-phase low-pass
 (:func:`jointinv.waveforms.lowpass`), which keeps them consistent because
 the wave equation is linear and time-invariant in the source; each band
 starts from the previous band's model (a parameterization keeps its
-weights).
+weights). :func:`invert_setups_by_band` does the same for the
+:class:`~jointinv.PhysicsSetup` records of any strategy: the one setup with
+``frequencies`` sets the bands; in a joint inversion the other physics take
+part in every band with their own, unfiltered data, each warm-started from
+its previous band's model.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ import torch
 from .data import Data
 from .waveforms import lowpass
 
-__all__ = ["check_frequencies", "filtered_wavelet", "invert_bands", "lowpass_data"]
+__all__ = ["check_frequencies", "check_waveform_operator", "filtered_wavelet", "invert_bands",
+           "invert_setups_by_band", "lowpass_data"]
 
 
 def check_frequencies(frequencies, dt: float) -> list:
@@ -56,7 +61,14 @@ def check_frequencies(frequencies, dt: float) -> list:
     return [float(value) for value in values]
 
 
-def _waveform_operator(operator):
+def check_waveform_operator(operator):
+    """``operator`` if it has the ``dt`` [s] and ``source_amplitudes`` bands need.
+
+    Raises
+    ------
+    ValueError
+        Naming ``frequencies`` and what the operator lacks (e.g. travel times, DC).
+    """
     missing = [name for name in ("dt", "source_amplitudes") if not hasattr(operator, name)]
     if missing:
         raise ValueError(f"frequencies needs a waveform operator with a sampling interval "
@@ -90,20 +102,33 @@ def filtered_wavelet(operator, cutoff_hz: float, order: int = 4):
         operator.source_amplitudes = original
 
 
-def _band_line(index: int, n_bands: int, cutoff: float, result, key_targets: dict) -> str:
-    last = result.history[-1]
-    fields = [f"multiscale band {index + 1}/{n_bands} (f <= {cutoff:g} Hz):",
-              f"{len(result.history) - 1} iterations"]
-    for key, target in key_targets.items():
-        fields.append(f"phi_d[{key}]={last[f'phi_d[{key}]']:.4g}")
-        chi2 = last.get(f"chi2[{key}]", last[f"phi_d[{key}]"])
-        fields.append(f"chi2/N[{key}]={chi2 / target['n_data']:.4g}")
-    fields.append(f"({last.get('stopped', '')})")
+def _band_summary(cutoff: float, result) -> dict:
+    """Corner, iterations and final ``phi_d``/``chi2`` of every model of one band's result."""
+    # a strategy that finds every data set at its target may stop before any row
+    last = result.history[-1] if result.history else {}
+    summary = {"frequency": cutoff, "iterations": int(last.get("iteration", 0))}
+    for key in result.models:
+        phi_d = last[f"phi_d[{key}]"] if f"phi_d[{key}]" in last else result.misfit(key)
+        summary[f"phi_d[{key}]"] = phi_d
+        summary[f"chi2[{key}]"] = last.get(f"chi2[{key}]", phi_d)
+    summary["stopped"] = (last.get("stopped", "") if result.history
+                          else "every data set at its target misfit")
+    return summary
+
+
+def _band_line(index: int, n_bands: int, summary: dict, result) -> str:
+    fields = [f"multiscale band {index + 1}/{n_bands} (f <= {summary['frequency']:g} Hz):",
+              f"{summary['iterations']} iterations"]
+    for key in result.models:
+        fields.append(f"phi_d[{key}]={summary[f'phi_d[{key}]']:.4g}")
+        fields.append(f"chi2/N[{key}]={summary[f'chi2[{key}]'] / result.data[key].n_data:.4g}")
+    fields.append(f"({summary['stopped']})")
     return " ".join(fields)
 
 
 def invert_bands(invert_band, operator, data: Data, initial_model: torch.Tensor,
-                 frequencies, order: int = 4, progress: bool = True, stream=None):
+                 frequencies, order: int = 4, progress: bool = True, stream=None,
+                 key: str | None = None):
     """Invert band by band, each low-pass band starting from the previous model.
 
     Parameters
@@ -124,18 +149,22 @@ def invert_bands(invert_band, operator, data: Data, initial_model: torch.Tensor,
     order : int
         Butterworth order of the low-pass (:func:`jointinv.waveforms.lowpass`).
     progress : bool
-        Print one line per band (misfit, chi^2/N, why it stopped) to ``stream``
-        (default standard error).
+        Print one line per band (misfit and chi^2/N of every model, why it
+        stopped) to ``stream`` (default standard error).
+    key : str, optional
+        The model of ``operator`` in the band results, which the next band
+        starts from (default: the results' only model). Any other model's
+        warm start is ``invert_band``'s to make.
 
     Returns
     -------
     InversionResult
         The last band's result with the history of every band (rows carry
         ``band`` and ``frequency``; ``iteration`` counts across bands) and
-        ``info[key]["bands"]``: per band, the corner, iterations, final
-        ``phi_d`` and ``chi2``.
+        ``info[k]["bands"]`` of every model ``k``: per band, the corner,
+        iterations, final ``phi_d[k]`` and ``chi2[k]`` of every model.
     """
-    _waveform_operator(operator)
+    check_waveform_operator(operator)
     frequencies = check_frequencies(frequencies, operator.dt)
     stream = sys.stderr if stream is None else stream
     start_time = time.perf_counter()
@@ -148,22 +177,82 @@ def invert_bands(invert_band, operator, data: Data, initial_model: torch.Tensor,
         for row in result.history:
             history.append({**row, "band": index, "frequency": cutoff,
                             "iteration": offset + row["iteration"]})
-        offset = history[-1]["iteration"]
-        last = result.history[-1]
-        summary = {"frequency": cutoff, "iterations": len(result.history) - 1}
-        for key in result.models:
-            summary[f"phi_d[{key}]"] = last[f"phi_d[{key}]"]
-            summary[f"chi2[{key}]"] = last.get(f"chi2[{key}]", last[f"phi_d[{key}]"])
+        offset = history[-1]["iteration"] if history else offset
+        summary = _band_summary(cutoff, result)
         bands.append(summary)
         if progress:
-            targets = {key: {"n_data": result.data[key].n_data} for key in result.models}
-            print(_band_line(index, len(frequencies), cutoff, result, targets), file=stream,
-                  flush=True)
-        start = next(iter(result.models.values()))
+            print(_band_line(index, len(frequencies), summary, result), file=stream, flush=True)
+        if key is None:
+            if len(result.models) != 1:
+                raise ValueError(f"key must name the model of the banded operator among "
+                                 f"{sorted(result.models)}")
+            key = next(iter(result.models))
+        start = result.models[key]
     result.history = history
-    result.initial_models = {key: initial_model for key in result.initial_models}
+    result.initial_models = {**result.initial_models, key: initial_model}
     result.wall_time = time.perf_counter() - start_time
     result.method = f"multiscale {frequencies} Hz, {result.method}"
-    for key in result.models:
-        result.info[key]["bands"] = bands
+    for name in result.models:
+        result.info[name]["bands"] = bands
+    return result
+
+
+def invert_setups_by_band(invert_setups, setups: dict, progress: bool = True, stream=None):
+    """``invert_setups(setups)``, once per band of the setup that has ``frequencies``.
+
+    Parameters
+    ----------
+    invert_setups : callable
+        ``invert_setups({key: PhysicsSetup}) -> InversionResult``: one run of a
+        strategy (every option but the setups fixed).
+    setups : dict
+        ``{key: PhysicsSetup}``. At most one of them may have ``frequencies``
+        (its bands set the continuation); without any, ``invert_setups``
+        runs once on ``setups`` as given.
+    progress : bool
+        One line per band (:func:`invert_bands`).
+
+    Returns
+    -------
+    InversionResult
+        As :func:`invert_bands`, with every model's own initial model.
+
+    Notes
+    -----
+    Band ``i`` runs on setups restarted (:meth:`PhysicsSetup.restarted`)
+    from the models of band ``i - 1``: the banded physics with its data and
+    wavelet low-passed at ``frequencies[i]``, every other physics with its
+    own data, unfiltered (a travel time or an apparent resistivity has no
+    band to filter), in every band. Each keeps its reference model (default:
+    its first start) and bounds. With one setup this is exactly
+    ``jointinv.invert(..., frequencies=...)``.
+
+    Raises
+    ------
+    ValueError
+        If several setups have ``frequencies`` (before any simulation).
+    """
+    banded = [key for key, setup in setups.items() if setup.frequencies is not None]
+    if not banded:
+        return invert_setups(setups)
+    if len(banded) > 1:
+        raise ValueError(f"frequencies may be given to one physics of a joint inversion (its "
+                         f"bands set the continuation), got them for {banded}; invert those "
+                         f"physics with strategy 'independent', or give the bands to one")
+    key = banded[0]
+    waveform = setups[key]
+    latest = {name: setup.initial_model for name, setup in setups.items()}
+
+    def one_band(band_data, start):
+        latest[key] = start
+        result = invert_setups({name: setup.restarted(latest[name], band_data if name == key
+                                                      else None)
+                                for name, setup in setups.items()})
+        latest.update({name: result.models[name] for name in setups})
+        return result
+
+    result = invert_bands(one_band, waveform.operator, waveform.data, waveform.initial_model,
+                          waveform.frequencies, order=waveform.filter_order, progress=progress,
+                          stream=stream, key=key)
+    result.initial_models = {name: setup.initial_model for name, setup in setups.items()}
     return result

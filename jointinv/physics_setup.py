@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from dataclasses import dataclass
@@ -11,12 +12,18 @@ import torch
 from .data import Data
 from .maps import Map, get_map
 from .masks import check_mask
+from .multiscale import check_frequencies, check_waveform_operator
 from .objective import DataMisfit, Term, misfit_function
 from .operator import PhysicsOperator
 from .parameterizations import Cells
 from .regularization import check_norm, tikhonov
 from .sensitivity import sensitivity_weights
-from .validation import as_model_tensor, check_nonnegative_float, check_positive_float
+from .validation import (
+    as_model_tensor,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = ["PhysicsSetup", "BuiltPhysics"]
 
@@ -175,6 +182,17 @@ class PhysicsSetup:
         Boolean ``(nz, nx)``: True where the model is fixed at
         ``initial_model`` (e.g. a water layer); every solver and
         parameterization leaves those cells at the start, bit for bit.
+    frequencies : sequence of float, optional
+        Multiscale inversion of a waveform physics (an operator with ``dt``
+        [s] and ``source_amplitudes``): increasing low-pass corners [Hz] below
+        the Nyquist frequency, e.g. ``[3, 6, 12]``. Every strategy runs one
+        inversion per band, data and wavelet low-passed alike, each band
+        warm-started from the previous one
+        (:func:`jointinv.multiscale.invert_setups_by_band`); in a joint
+        strategy the other physics take part in every band unfiltered. One
+        physics per joint inversion may have bands.
+    filter_order : int, default 4
+        Butterworth order of the bands' low-pass.
     initial_model, true_model, reference_model may be NumPy arrays (converted
     to tensors; float64 unless float32).
     """
@@ -195,6 +213,8 @@ class PhysicsSetup:
     beta: float | None = None
     mask: object = None
     misfit: object = "l2"
+    frequencies: list | None = None
+    filter_order: int = 4
 
     def __post_init__(self):
         if not isinstance(self.operator, PhysicsOperator):
@@ -202,6 +222,10 @@ class PhysicsSetup:
                             f"got {type(self.operator).__name__}")
         if not isinstance(self.data, Data):
             raise TypeError(f"data must be a jointinv.Data, got {type(self.data).__name__}")
+        self.filter_order = check_positive_int("filter_order", self.filter_order)
+        if self.frequencies is not None:
+            check_waveform_operator(self.operator)
+            self.frequencies = check_frequencies(self.frequencies, self.operator.dt)
         self.initial_model = _check_model_like("initial_model", self.initial_model,
                                                self.operator)
         if self.reference_model is not None:
@@ -225,6 +249,27 @@ class PhysicsSetup:
         self.mask = check_mask("mask", self.mask, self.operator.grid.shape,
                                self.initial_model.device)
         misfit_function(self.misfit, self.operator.property, self.data)  # checks it
+
+    def restarted(self, initial_model: torch.Tensor, data: Data | None = None) -> PhysicsSetup:
+        """This setup warm-started from ``initial_model`` (one band of a multiscale run).
+
+        The reference model stays this setup's (default: its initial model)
+        and so do the bounds (without bounds, a ``"reciprocal"`` map's
+        defaults from this setup's initial model), so that every band
+        regularizes and bounds alike; ``data`` replaces the data when given;
+        the copy has no ``frequencies``.
+        """
+        reference = self.initial_model if self.reference_model is None else self.reference_model
+        bounds = self.bounds
+        if bounds is None and self.map.name == "reciprocal":
+            bounds = _default_reciprocal_bounds(self.initial_model)
+        start = initial_model.detach()
+        if bounds is not None and bounds != (None, None):
+            # a previous band kept the model inside them up to the map's round-off
+            start = start.clamp(min=bounds[0], max=bounds[1])
+        return dataclasses.replace(self, initial_model=start, reference_model=reference,
+                                   bounds=bounds, data=self.data if data is None else data,
+                                   frequencies=None)
 
     def build(self, key: str, smoothness: bool = True) -> BuiltPhysics:
         """The misfit, regularization, start and bounds of this physics under name ``key``.

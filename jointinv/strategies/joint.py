@@ -6,8 +6,9 @@ import time
 
 from ..coupling import Coupling
 from ..joint_regularization import JOINT_REGULARIZATIONS, StructureGuidance, joint_regularizations
+from ..multiscale import invert_setups_by_band
 from ..runner import SolverOptions, check_common_grid, make_result, run
-from .common import build_all
+from .common import build_all, check_setups
 
 __all__ = ["invert_joint", "invert_cross_gradient", "invert_joint_total_variation"]
 
@@ -26,7 +27,12 @@ def invert_joint(setups: dict, *, coupling="cross_gradient", parameterization=No
     Parameters
     ----------
     setups : dict
-        ``{name: PhysicsSetup}`` with at least two physics on one grid.
+        ``{name: PhysicsSetup}`` with at least two physics on one grid. One
+        of them may have ``frequencies`` (a waveform physics): the joint
+        inversion then runs once per band, that physics' data and wavelet
+        low-passed, every other physics with its own unfiltered data in every
+        band, all warm-started from the previous band's models
+        (:func:`jointinv.multiscale.invert_setups_by_band`).
     coupling : Coupling, str, dict or list of them
         :class:`jointinv.coupling.Coupling` (a kind name or ``{kind:, weight:,
         eps:}`` is shorthand); its unit-free weight is documented there.
@@ -45,8 +51,8 @@ def invert_joint(setups: dict, *, coupling="cross_gradient", parameterization=No
         faces where the other models change by more than this relative amount,
         updated every Gauss-Newton iteration (off when None).
     **solver_options
-        :class:`~jointinv.runner.SolverOptions`; ``max_iterations`` and
-        ``cg_max_iterations`` default to 30.
+        :class:`~jointinv.runner.SolverOptions`; ``max_iterations`` (per
+        band) and ``cg_max_iterations`` default to 30.
     """
     options = SolverOptions.from_options(solver_options, max_iterations=30,
                                          cg_max_iterations=30)
@@ -58,22 +64,26 @@ def invert_joint(setups: dict, *, coupling="cross_gradient", parameterization=No
     if edge_contrast is not None and regularization != "separate":
         raise ValueError("edge_contrast guides each model's own smoothness: use it with "
                          "regularization='separate'")
-    start = time.perf_counter()
-    built = build_all(setups, minimum=2, smoothness=regularization == "separate")
-    check_common_grid(built)
-    joint, updates = joint_regularizations(regularization, built, regularization_eps)
-    guidance = None if edge_contrast is None else StructureGuidance(built, edge_contrast)
-    if guidance is not None:
-        updates.append(guidance)
-    output = run(built, options, couplings=couplings, parameterization=parameterization,
-                 regularizations=joint, updates=updates)
+    check_setups(setups, minimum=2)
     names = [f"{c.kind} (lambda={c.weight:g})" for c in couplings]
     if regularization != "separate":
         names.append(regularization)
-    if guidance is not None:
+    if edge_contrast is not None:
         names.append(f"structure-guided smoothness (edge contrast {edge_contrast:g})")
-    return make_result(built, output, start,
-                       f"joint {' + '.join(names) or 'uncoupled'} ({options.solver})")
+    method = f"joint {' + '.join(names) or 'uncoupled'} ({options.solver})"
+    start = time.perf_counter()
+
+    def invert_once(band_setups):
+        built = build_all(band_setups, minimum=2, smoothness=regularization == "separate")
+        check_common_grid(built)
+        joint, updates = joint_regularizations(regularization, built, regularization_eps)
+        if edge_contrast is not None:
+            updates.append(StructureGuidance(built, edge_contrast))
+        output = run(built, options, couplings=couplings, parameterization=parameterization,
+                     regularizations=joint, updates=updates)
+        return make_result(built, output, start, method)
+
+    return invert_setups_by_band(invert_once, setups, progress=options.progress)
 
 
 def invert_cross_gradient(setups: dict, *, coupling=None, parameterization=None,

@@ -27,13 +27,14 @@ import torch
 
 from ..coupling import Coupling
 from ..masks import apply_mask
+from ..multiscale import invert_setups_by_band
 from ..problem import InversionProblem
 from ..runner import RunOutput, SolverOptions, check_common_grid, make_result
 from ..solvers import estimate_betas
 from ..solvers.gauss_newton import gauss_newton_point, record
 from ..solvers.progress import IterationReporter
 from ..validation import check_positive_int
-from .common import build_all
+from .common import build_all, check_setups
 
 __all__ = ["invert_sequential", "closeness_scale", "coupling_step"]
 
@@ -118,15 +119,18 @@ def invert_sequential(setups: dict, *, coupling="cross_gradient",
     Parameters
     ----------
     setups : dict
-        ``{name: PhysicsSetup}``, two or more physics on one grid.
+        ``{name: PhysicsSetup}``, two or more physics on one grid. One may
+        have ``frequencies``: the rounds then run once per band, as in
+        :func:`jointinv.strategies.invert_joint` (the other physics with
+        their own unfiltered data in every band; warm starts between bands).
     coupling : Coupling, str or dict
         The coupling of the coupling step (:class:`jointinv.coupling.Coupling`;
         its weight is relative to the unit-free closeness term).
     coupling_iterations : int
         L-BFGS iterations of each coupling step.
     **solver_options
-        :class:`~jointinv.runner.SolverOptions`; ``max_iterations`` (rounds:
-        one separate step per physics plus one coupling step each) and
+        :class:`~jointinv.runner.SolverOptions`; ``max_iterations`` (rounds,
+        per band: one separate step per physics plus one coupling step each) and
         ``cg_max_iterations`` default to 30. The separate steps are
         Gauss-Newton steps (``solver`` must be ``"gauss_newton"``).
 
@@ -140,7 +144,17 @@ def invert_sequential(setups: dict, *, coupling="cross_gradient",
                          f"strategy 'cross_gradient' for a first-order joint inversion)")
     coupling = Coupling.coerce(coupling)
     coupling_iterations = check_positive_int("coupling_iterations", coupling_iterations)
+    check_setups(setups, minimum=2)
     start = time.perf_counter()
+    return invert_setups_by_band(
+        lambda band_setups: _sequential_once(band_setups, coupling, coupling_iterations,
+                                             options, start),
+        setups, progress=options.progress)
+
+
+def _sequential_once(setups: dict, coupling: Coupling, coupling_iterations: int,
+                     options: SolverOptions, start: float):
+    """One sequential inversion of ``setups`` (no bands); ``start``: its perf_counter."""
     built = build_all(setups, minimum=2)
     check_common_grid(built)
     keys = list(built)
