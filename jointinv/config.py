@@ -12,6 +12,8 @@ Example (``jointinv compare study.yaml``)::
     physics:                    # per-physics regularization (PhysicsSetup fields)
       traveltime: {alpha_s: 0.001}
       dcr: {alpha_s: 0.001}
+      # a waveform physics of a case mapping may add multiscale bands [Hz]:
+      # acoustic: {frequencies: [5, 10, 20]}
     strategies:
       - name: independent
       - name: cross_gradient
@@ -74,6 +76,43 @@ def _check_coupling(value) -> None:
 
     for item in value if isinstance(value, list) else [value]:
         Coupling.coerce(item)
+
+
+def _check_band_list(value) -> None:
+    """Corner frequencies of multiscale bands; the Nyquist limit waits for the operator."""
+    from .multiscale import check_frequencies
+
+    check_frequencies(value, None)
+
+
+def _check_waveform_bands(case, physics: dict) -> None:
+    """``physics.NAME.frequencies`` only for waveform physics, below their Nyquist frequency.
+
+    Built-in cases have none; a case mapping's operator is built (not
+    simulated) to check it with the same checks as
+    :class:`jointinv.PhysicsSetup`. A case function's operators are checked
+    when its setups are made.
+    """
+    from .multiscale import check_frequencies, check_waveform_operator
+    from .physics_spec import build_grid, build_operator
+
+    for name, values in physics.items():
+        if values.get("frequencies") is None:
+            continue
+        where = f"config physics.{name}.frequencies"
+        if isinstance(case, str) and case in _cases():
+            raise ValueError(f"{where}: the built-in case {case!r} has no waveform physics "
+                             f"({name!r} has no wavelet to low-pass); frequencies needs an "
+                             f"operator with 'dt' and 'source_amplitudes' (e.g. acoustic)")
+        if isinstance(case, dict):
+            spec = case["physics"][name]["operator"]
+            operator = build_operator(build_grid(case["grid"]), spec,
+                                      where=f"config case.physics.{name}.operator")
+            try:
+                check_waveform_operator(operator)
+                check_frequencies(values["frequencies"], operator.dt)
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"{where}: {error}") from error
 
 
 @dataclass(frozen=True)
@@ -170,6 +209,16 @@ SCHEMA = {
                                                "regularization"),
     "physics.*.beta": Setting(float, None, "fixed starting beta (estimated when null)",
                               low=0, low_open=True, nullable=True),
+    "physics.*.frequencies": Setting(list, None, "multiscale bands of a waveform physics: "
+                                     "increasing low-pass corners [Hz], one inversion per "
+                                     "band, warm starts (other physics unfiltered in every "
+                                     "band; one banded physics per joint strategy)",
+                                     nullable=True, validator=_check_band_list,
+                                     type_note="list of float or null",
+                                     range_note="increasing, > 0, below the operator's "
+                                     "Nyquist frequency"),
+    "physics.*.filter_order": Setting(int, 4, "Butterworth order of the bands' low-pass",
+                                      low=1),
     "options.solver": Setting(str, None, "solver", choices=_solvers),
     "options.max_iterations": Setting(int, None, "solver iterations (rounds for sequential)",
                                       low=1),
@@ -345,6 +394,7 @@ def validate_config(config: dict, base: Path | None = None) -> dict:
         _check_keys(f"physics.{name}", values, physics_keys)
         merged["physics"][name] = {k: physics_keys[k].check(f"physics.{name}.{k}", v)
                                    for k, v in values.items()}
+    _check_waveform_bands(merged["case"], merged["physics"])
     strategies = merged["strategies"]
     if not isinstance(strategies, list) or not strategies:
         raise TypeError("config strategies must be a non-empty list of {name: ..., options}")

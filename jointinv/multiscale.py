@@ -33,8 +33,11 @@ __all__ = ["check_frequencies", "check_waveform_operator", "filtered_wavelet", "
            "invert_setups_by_band", "lowpass_data"]
 
 
-def check_frequencies(frequencies, dt: float) -> list:
+def check_frequencies(frequencies, dt: float | None) -> list:
     """Increasing corner frequencies [Hz], each in ``(0, 1 / (2 dt))``.
+
+    ``dt=None`` (the sampling interval not known yet, e.g. in a config):
+    each in ``(0, inf)``.
 
     Raises
     ------
@@ -49,13 +52,14 @@ def check_frequencies(frequencies, dt: float) -> list:
     values = list(frequencies)
     if not values:
         raise ValueError("frequencies must hold at least one corner frequency [Hz], got []")
-    nyquist = 0.5 / dt
+    nyquist = math.inf if dt is None else 0.5 / dt
     for value in values:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"frequencies must hold real numbers [Hz], got {values!r}")
         if not (math.isfinite(value) and 0 < value < nyquist):
-            raise ValueError(f"frequencies must be in (0, {nyquist:g}) Hz (the Nyquist "
-                             f"frequency of dt = {dt:g} s), got {values!r}")
+            where = "" if dt is None else f" (the Nyquist frequency of dt = {dt:g} s)"
+            raise ValueError(f"frequencies must be in (0, {nyquist:g}) Hz{where}, "
+                             f"got {values!r}")
     if any(b <= a for a, b in zip(values, values[1:])):
         raise ValueError(f"frequencies must increase (low bands first), got {values!r}")
     return [float(value) for value in values]
