@@ -4,12 +4,12 @@ import re
 
 import pytest
 import torch
+from jointinv.physics.acoustic import AcousticWave2D
+from jointinv.physics.traveltime import StraightRayTomography
 
 import jointinv
 from jointinv import PhysicsSetup
 from jointinv.multiscale import filtered_wavelet, lowpass_data
-from jointinv.physics.acoustic import AcousticWave2D
-from jointinv.physics.traveltime import StraightRayTomography
 from jointinv.strategies import run_strategy
 
 BANDS = [15.0, 30.0]
