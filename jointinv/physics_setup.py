@@ -25,7 +25,7 @@ from .validation import (
     check_positive_int,
 )
 
-__all__ = ["PhysicsSetup", "BuiltPhysics"]
+__all__ = ["PhysicsSetup", "BuiltPhysics", "variable_bounds"]
 
 
 def _check_model_like(name, model, operator):
@@ -81,8 +81,17 @@ def _default_reciprocal_bounds(initial_model):
     return float(initial_model.min()) / factor, float(initial_model.max()) * factor
 
 
-def _variable_bounds(map, bounds, initial_model):
-    """Bounds of the inversion variable ``m`` (``property = map(m)``) from property bounds."""
+def variable_bounds(map, bounds, initial_model):
+    """Bounds of the inversion variable ``m`` (``property = map(m)``) from property bounds.
+
+    ``initial_model`` is read only for the defaults (``bounds=None``).
+
+    Raises
+    ------
+    ValueError
+        Bounds the map cannot carry over (a ``log10`` map, a reciprocal
+        bound <= 0).
+    """
     if bounds is None:
         bounds = _default_reciprocal_bounds(initial_model) if map.name == "reciprocal" \
             else (None, None)
@@ -292,6 +301,6 @@ class PhysicsSetup:
         regularization = tikhonov(key, self.operator.grid, self.map.inverse(reference),
                                   self.alpha_s, alpha_x, alpha_z, cell_weights=weights,
                                   smallness_norm=self.smallness_norm)
-        lower, upper = _variable_bounds(self.map, self.bounds, self.initial_model)
+        lower, upper = variable_bounds(self.map, self.bounds, self.initial_model)
         return BuiltPhysics(key, self, misfit, regularization, self.map, start, lower, upper,
                             self.mask)

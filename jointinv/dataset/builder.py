@@ -77,7 +77,10 @@ def check_runtime(config: dict):
 
     Returns the grid. Raises ``ValueError``/``TypeError`` naming the config key.
     """
+    from ..maps import get_map
+    from ..physics_setup import variable_bounds
     from ..physics_spec import build_grid, build_operator
+    from .sample import inversion_bounds
 
     grid = build_grid(config["grid"], "config grid")
     for key, entry in config["physics"].items():
@@ -87,6 +90,15 @@ def check_runtime(config: dict):
             raise DatasetConfigError(f"config properties.{key}.property is {wanted!r} but "
                                      f"physics.{key} ({entry['spec']['physics']}) inverts for "
                                      f"{operator.property!r}")
+        bounds = inversion_bounds(config, key)
+        try:  # the check every sample's PhysicsSetup makes, once here
+            if bounds is not None:
+                variable_bounds(get_map(operator.inversion_map), bounds, None)
+        except ValueError as error:
+            raise DatasetConfigError(
+                f"config physics.{key}.setup.bounds {list(bounds)} (by default "
+                f"properties.{key}.range): {error}; [null, null] gives the operator's "
+                f"defaults") from error
     draw_true_models(config, grid, 0)
     return grid
 

@@ -15,6 +15,7 @@ A config is a mapping (usually YAML, ``jointinv dataset build CONFIG.yaml``)::
         initial: data                               # best homogeneous fit, or a value
         randomise: {n_sources: [17, 33]}            # optional survey randomisation
         setup: {alpha_s: 0.001}                     # optional PhysicsSetup options
+                                                    # (bounds default: the range above)
         coverage_probes: exact                      # or N random probes (default 8)
       dcr: {...}
     inversion: {max_iterations: 5}                  # SolverOptions of the independent runs
@@ -28,6 +29,19 @@ callable) that draws a whole sample itself:
 ``function(grid, index, seed, properties, **options) -> {key: (nz, nx) tensor}``.
 Property entries may carry the family's ``relation`` and ``texture`` tables;
 the top-level ``relation`` ``{key: relation}`` is a shorthand merged into them.
+
+``properties.KEY.range`` [low, high] (finite, in the property's units, e.g.
+[1400, 4500] m/s of velocity) is the range the true models are drawn in and
+also the property bounds of that physics' inversions
+(:class:`jointinv.PhysicsSetup` ``bounds``; every solver keeps the recovered
+model inside them). ``physics.KEY.setup.bounds`` [low, high] replaces them
+(``null``: no bound on that side; ``[null, null]``: the operator's defaults,
+e.g. within 3x of the start for slowness cells); it must contain the range,
+where the true models lie. A physics whose inversion map cannot carry bounds
+(e.g. ``log10``) needs ``setup.bounds: [null, null]``. The validated config
+holds ``setup.bounds`` only when given, so a config keeps its hash (stores and
+networks record it); stores built before the range became the bound hold
+inversions with the defaults.
 
 Survey randomisation (``randomise``) draws, per sample, one value uniformly in
 ``[low, high]`` (integers inclusive) for each listed argument. The supported
@@ -46,6 +60,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import math
 import numbers
 from pathlib import Path
 
@@ -101,6 +116,8 @@ def _interval(where, value, kind=float):
     if not isinstance(value, (list, tuple)) or len(value) != 2:
         raise DatasetConfigError(f"config {where} must be a [low, high] pair, got {value!r}")
     low, high = (_number(where, v, kind) for v in value)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise DatasetConfigError(f"config {where} must hold finite numbers, got {value!r}")
     if not low <= high:
         raise DatasetConfigError(f"config {where} must satisfy low <= high, got [{low}, {high}]")
     return [low, high]
@@ -229,7 +246,10 @@ def _check_physics(key, entry, prop) -> dict:
         if randomise[argument][0] <= 0:
             raise DatasetConfigError(f"config {where}.randomise.{argument} must be > 0, "
                                      f"got {randomise[argument]}")
-    setup = _mapping(f"{where}.setup", entry.get("setup") or {}, _SETUP_TYPES)
+    setup = _mapping(f"{where}.setup", entry.get("setup") or {}, {*_SETUP_TYPES, "bounds"})
+    if "bounds" in setup:  # left out, the range is the bound (not written, see the docs)
+        setup["bounds"] = _inversion_bounds(f"{where}.setup.bounds", key, setup["bounds"],
+                                            prop["range"])
     for field, kind in _SETUP_TYPES.items():
         if field in setup:
             if kind is bool and not isinstance(setup[field], bool):
@@ -245,6 +265,25 @@ def _check_physics(key, entry, prop) -> dict:
                                      f"integer >= 1, got {probes}")
     return {"spec": dict(entry["spec"]), "noise": noise, "initial": initial,
             "randomise": randomise, "setup": setup, "coverage_probes": probes}
+
+
+def _inversion_bounds(where, key, value, true_range) -> list:
+    """``[low, high]`` property bounds of the inversions (numbers or None) around the range."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise DatasetConfigError(f"config {where} must be a [low, high] pair of numbers or "
+                                 f"null, got {value!r}")
+    low, high = (None if v is None else _number(where, v) for v in value)
+    if any(v is not None and not math.isfinite(v) for v in (low, high)):
+        raise DatasetConfigError(f"config {where} must hold finite numbers (null for no "
+                                 f"bound), got {value!r}")
+    if low is not None and high is not None and not low < high:
+        raise DatasetConfigError(f"config {where} must satisfy low < high, got {value!r}")
+    range_low, range_high = true_range
+    if (low is not None and low > range_low) or (high is not None and high < range_high):
+        raise DatasetConfigError(f"config {where} {[low, high]} must contain "
+                                 f"properties.{key}.range {list(true_range)}, where the true "
+                                 f"models lie")
+    return [low, high]
 
 
 def family_label(name) -> str:

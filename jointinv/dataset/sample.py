@@ -25,7 +25,7 @@ from ..physics_spec import build_grid, build_operator, split_spec
 from .config import DatasetConfigError, resolve_family
 
 __all__ = ["make_sample", "failed_record", "draw_true_models", "survey_spec", "derived_seed",
-           "homogeneous_fit", "coverage_map", "cached_operator"]
+           "homogeneous_fit", "coverage_map", "cached_operator", "inversion_bounds"]
 
 _PURPOSES = {"noise": 1, "survey": 2, "coverage": 3}
 _OPERATORS: dict = {}  # per process: operators of fixed surveys, rebuilt never
@@ -184,6 +184,15 @@ def coverage_map(operator, model, data, probes, seed: int) -> np.ndarray:
     return (coverage / peak if peak > 0 else coverage).numpy().astype(np.float32)
 
 
+def inversion_bounds(config: dict, key: str):
+    """Property bounds of physics ``key``'s inversions: ``setup.bounds``, else the range.
+
+    ``None`` (the operator's defaults) for ``setup.bounds: [null, null]``.
+    """
+    bounds = config["physics"][key]["setup"].get("bounds", config["properties"][key]["range"])
+    return None if list(bounds) == [None, None] else tuple(bounds)
+
+
 def _setups(config, grid, index, true_models):
     setups, surveys, datas = {}, {}, {}
     for key, entry in config["physics"].items():
@@ -191,11 +200,12 @@ def _setups(config, grid, index, true_models):
         operator = cached_operator(grid, spec, f"physics.{key}.spec")
         data = operator.simulate(true_models[key], **entry["noise"],
                                  seed=derived_seed(config["seed"], index, key, "noise"))
-        bounds = config["properties"][key]["range"]
-        initial = (homogeneous_fit(operator, data, bounds) if entry["initial"] == "data"
+        true_range = config["properties"][key]["range"]
+        initial = (homogeneous_fit(operator, data, true_range) if entry["initial"] == "data"
                    else torch.full(grid.shape, float(entry["initial"]), dtype=torch.float64))
+        options = {**entry["setup"], "bounds": inversion_bounds(config, key)}
         setups[key] = PhysicsSetup(operator, data, initial, true_model=true_models[key],
-                                   **entry["setup"])
+                                   **options)
         surveys[key], datas[key] = spec, data
     return setups, surveys, datas
 
