@@ -64,21 +64,27 @@ def _check_bounds(bounds, initial_model):
 
 
 #: Without user bounds, a reciprocal-mapped property (velocity from slowness)
-#: stays within this factor of the starting model's extremes.
+#: stays below this factor times the starting model's maximum ...
 DEFAULT_RECIPROCAL_RANGE = 3.0
+#: ... and above its minimum divided by this factor.
+DEFAULT_RECIPROCAL_SLOW_RANGE = 100.0
 
 
 def _default_reciprocal_bounds(initial_model):
-    """``(min / f, max * f)`` of the start, ``f`` = :data:`DEFAULT_RECIPROCAL_RANGE`.
+    """``(min / 100, max * 3)`` of the start (:data:`DEFAULT_RECIPROCAL_SLOW_RANGE`,
+    :data:`DEFAULT_RECIPROCAL_RANGE`).
 
     The regularization is quadratic in slowness, which does not see the
     velocity blow up as slowness nears 0: where few ray directions cross
     (cells by a source or receiver at the grid's edge) the regularized
     solution can undershoot slowness to a few percent of the start, i.e.
-    velocities of 1e4-1e5 m/s. Bounds in the property keep it physical.
+    velocities of 1e4-1e5 m/s. The fast side is therefore held within 3x
+    the start. The slow side has no such singularity (slowness grows
+    linearly), and true bodies can be many times slower than a homogeneous
+    start (NFs-Inv's cases: 5-10x), so it is left wide.
     """
-    factor = DEFAULT_RECIPROCAL_RANGE
-    return float(initial_model.min()) / factor, float(initial_model.max()) * factor
+    return (float(initial_model.min()) / DEFAULT_RECIPROCAL_SLOW_RANGE,
+            float(initial_model.max()) * DEFAULT_RECIPROCAL_RANGE)
 
 
 def variable_bounds(map, bounds, initial_model):
@@ -174,10 +180,11 @@ class PhysicsSetup:
         ``inversion_map``, e.g. slowness for travel times).
     bounds : (float or None, float or None), optional
         Property bounds; every solver keeps the model inside them (they must
-        contain the initial model). Default for a ``"reciprocal"`` map:
-        within a factor :data:`DEFAULT_RECIPROCAL_RANGE` (3) of the initial
-        model's extremes (keeps slowness from undershooting toward 0, i.e.
-        velocity spikes, where few ray directions cross); none otherwise.
+        contain the initial model). Default for a ``"reciprocal"`` map: at
+        most :data:`DEFAULT_RECIPROCAL_RANGE` (3) times the initial model's
+        maximum (keeps slowness from undershooting toward 0, i.e. velocity
+        spikes, where few ray directions cross) and at least its minimum
+        over :data:`DEFAULT_RECIPROCAL_SLOW_RANGE` (100); none otherwise.
     sensitivity_weighting : bool
         Regularization weighted by normalised sensitivities.
     beta : float, optional

@@ -9,6 +9,7 @@ from importlib import import_module
 
 _CLASSES = {
     "StraightRayTomography": ".traveltime",
+    "SlownessTomography": ".slowness_tomography",
     "AcousticWave2D": ".acoustic",
     "DCResistivity2D": ".dcresistivity",
 }
