@@ -15,6 +15,7 @@ from jointinv.strategies import run_strategy
 BANDS = [15.0, 30.0]
 ADAM = {"solver": "adam", "step": 10.0, "max_iterations": 2}
 VELOCITY_BOUNDS = (1500.0, 2950.0)  # m/s, below the example operator's max_velocity
+TT_BOUNDS = (1000.0, 6000.0)  # m/s
 
 
 @pytest.fixture(scope="module")
@@ -65,16 +66,14 @@ def _by_hand(strategy, setups, options):
     """The band loop written out: filtered data and wavelet, warm starts, fixed references."""
     operator, data = setups["velocity"].operator, setups["velocity"].data
     starts = {key: setup.initial_model for key, setup in setups.items()}
-    # the travel times' default bounds (3x the start) stay those of the first start
     tt_start = setups["tt"].initial_model
-    tt_bounds = (float(tt_start.min()) / 3.0, float(tt_start.max()) * 3.0)
     misfits = []
     for cutoff in BANDS:
         band = {"velocity": PhysicsSetup(operator, lowpass_data(data, operator.dt, cutoff),
                                          starts["velocity"], bounds=VELOCITY_BOUNDS,
                                          reference_model=setups["velocity"].initial_model),
                 "tt": PhysicsSetup(setups["tt"].operator, setups["tt"].data, starts["tt"],
-                                   reference_model=tt_start, bounds=tt_bounds)}
+                                   reference_model=tt_start, bounds=TT_BOUNDS)}
         with filtered_wavelet(operator, cutoff):
             result = run_strategy(strategy, band, progress=False, **options)
         starts = dict(result.models)
@@ -94,7 +93,7 @@ def test_joint_strategy_runs_the_bands_with_the_travel_times_in_every_band(
     # Gauss-Newton's first steps overshoot; the bounds keep the propagator stable
     setups = {"velocity": PhysicsSetup(operator, data, start, bounds=VELOCITY_BOUNDS,
                                        frequencies=BANDS),
-              "tt": PhysicsSetup(tt_operator, tt_data, start)}
+              "tt": PhysicsSetup(tt_operator, tt_data, start, bounds=TT_BOUNDS)}
     result = run_strategy(strategy, setups, progress=True, **options)
     lines = band_lines(capsys.readouterr().err)
     assert len(lines) == 2
@@ -109,6 +108,25 @@ def test_joint_strategy_runs_the_bands_with_the_travel_times_in_every_band(
             assert band[f"phi_d[{key}]"] == pytest.approx(by_hand[key], rel=1e-9)
     assert [row["band"] for row in result.history][-1] == 1
     assert result.method.startswith("multiscale [15.0, 30.0] Hz")
+
+
+def test_a_restarted_setup_keeps_its_reference_and_default_bounds(acoustic_example,
+                                                                   travel_times):
+    operator, data, true = acoustic_example
+    tt_operator, tt_data, _ = travel_times
+    start = homogeneous(true)
+    setup = PhysicsSetup(tt_operator, tt_data, start)
+    warm = setup.restarted(true)
+    assert torch.equal(warm.initial_model, true)
+    assert torch.equal(warm.reference_model, start)
+    assert warm.frequencies is None and warm.data is tt_data
+    # the defaults of a slowness inversion come from the start: a warm start keeps the first
+    first, again = setup.build("tt"), warm.build("tt")
+    assert (again.lower, again.upper) == (first.lower, first.upper)
+    assert (PhysicsSetup(tt_operator, tt_data, true).build("tt").lower != first.lower)
+    banded = PhysicsSetup(operator, data, start, frequencies=BANDS)
+    band_data = lowpass_data(data, operator.dt, BANDS[0])
+    assert banded.restarted(true, band_data).data is band_data
 
 
 def test_bad_bands_are_named_before_any_simulation(acoustic_example, travel_times,
