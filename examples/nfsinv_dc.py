@@ -44,14 +44,17 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from nfsinv_dc_dike import LAYERED_BOTTOM, dike_case, dike_metrics, plot_conductivity
+from nfsinv_dc_sparse import sparse_inversion
 
 import jointinv
 from jointinv.neural_field import Annealing, NeuralField, OutputHead
 
 CASES = {"3.1": (1.0, False), "3.2": (0.7, False), "3.3": (1.2, False), "4": (1.0, True)}
 START_SIGMA = 0.01  # S/m: the paper's starting/reference conductivity
+LABELS = {"sparse": "SimPEG sparse, IRLS p=0, q=1"}
 # the paper's ln(sigma) = -8 sigmoid(y) as log10 resistivity = (8 / ln 10) sigmoid(y)
 LOG10_RHO_RANGE = (0.0, 8.0 / math.log(10.0))
 
@@ -82,7 +85,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--methods", nargs="+", default=["conventional", "neural"],
-                        choices=["conventional", "neural"])
+                        choices=["conventional", "neural", "sparse"])
     parser.add_argument("--iterations", type=int, default=2000,
                         help="neural-field Adam iterations (default: the paper's 2000)")
     parser.add_argument("--decay", type=float, default=800.0,
@@ -103,30 +106,48 @@ def main():
               f"{', layered background' if layered else ''}", flush=True)
         for method in args.methods:
             start = time.perf_counter()
-            result = invert(method, operator, data, true_model, args)
-            seconds = time.perf_counter() - start
-            sigma = (10.0 ** -result.model.double()).numpy()
+            if method == "sparse":
+                outcome = sparse_inversion(operator, data)
+                seconds = time.perf_counter() - start
+                model, n_iterations = outcome.model, outcome.iterations
+                with torch.no_grad():  # chi^2 through the jointinv operator, as the others
+                    chi = float(data.chi_squared(operator(model))) / data.n_data
+                simpeg = (f"{outcome.simpeg_phi_d / data.n_data:.2f}", outcome.irls_iterations)
+                extra = f", SimPEG phi_d/N {simpeg[0]}, {simpeg[1]} IRLS"
+                folder = output / f"case_{case}_{method}"
+                folder.mkdir(parents=True, exist_ok=True)
+                np.savez(folder / "model.npz", log10_resistivity=model.numpy(),
+                         iterations=n_iterations, irls_iterations=outcome.irls_iterations,
+                         simpeg_phi_d=outcome.simpeg_phi_d, beta=outcome.beta)
+            else:
+                result = invert(method, operator, data, true_model, args)
+                seconds = time.perf_counter() - start
+                model, n_iterations = result.model.double(), result.n_iterations
+                chi = result.misfit(next(iter(result.predicted))) / data.n_data
+                extra, simpeg = "", ("", "")
+                result.save(output / f"case_{case}_{method}")
+            sigma = (10.0 ** -model).numpy()
             found = dike_metrics(sigma, dike, grid, background)
-            rmse = float(((result.model.double() - true_model) ** 2).mean().sqrt())
-            chi = result.misfit(next(iter(result.predicted))) / data.n_data
-            rows.append((case, method, rmse, found, chi, result.n_iterations, seconds))
+            rmse = float(((model - true_model) ** 2).mean().sqrt())
+            rows.append((case, method, rmse, found, chi, n_iterations, seconds, simpeg))
             print(f"  {method}: RMSE log10 rho {rmse:.3f}, mean sigma in dike "
                   f"{found['mean_sigma_in_dike']:.4f} S/m, IoU {found['iou_fixed']:.3f} "
                   f"(adaptive {found['iou_adaptive']:.3f}), dip {found['dip_adaptive_deg']:.1f}"
-                  f" deg (true {found['dip_true_deg']:.1f}), chi^2/N {chi:.2f}, "
-                  f"{result.n_iterations} iterations, {seconds:.0f} s", flush=True)
-            result.save(output / f"case_{case}_{method}")
+                  f" deg (true {found['dip_true_deg']:.1f}), chi^2/N {chi:.2f}{extra}, "
+                  f"{n_iterations} iterations, {seconds:.0f} s", flush=True)
             plot_conductivity(true_sigma, sigma, found["masks"]["adaptive"], grid, line,
-                              output / f"case_{case}_{method}.png", slope=slope, label=method,
+                              output / f"case_{case}_{method}.png", slope=slope,
+                              label=LABELS.get(method, method),
                               vmin=LAYERED_BOTTOM if layered else 0.01)
     print("\n| case | method | RMSE log10 rho | mean sigma in dike [S/m] | IoU | IoU adaptive | "
-          "dip [deg] (true) | chi^2/N | iterations | time [s] |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for case, method, rmse, found, chi, n, seconds in rows:
+          "dip [deg] (true) | chi^2/N | SimPEG phi_d/N | iterations | IRLS iterations | "
+          "time [s] |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for case, method, rmse, found, chi, n, seconds, (phi_d, irls) in rows:
         print(f"| {case} | {method} | {rmse:.3f} | {found['mean_sigma_in_dike']:.4f} | "
               f"{found['iou_fixed']:.3f} | {found['iou_adaptive']:.3f} | "
               f"{found['dip_adaptive_deg']:.1f} ({found['dip_true_deg']:.1f}) | {chi:.2f} | "
-              f"{n} | {seconds:.0f} |")
+              f"{phi_d} | {n} | {irls} | {seconds:.0f} |")
 
 
 if __name__ == "__main__":
