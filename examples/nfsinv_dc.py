@@ -19,11 +19,19 @@ Methods:
   iterations and ``phi_m`` the L1 smallness toward 0.01 S/m. The paper's
   loss is ``(1 - b)/2 ||W r||^2 + b ||ln sigma - ln 0.01||_1`` (both over the
   number of cells); ours is ``(1 - b) ||W r||^2 + b * beta * ||log10 rho - 2||_1``,
-  the same balance for ``beta = 2 ln 10``.
+  the same balance for ``beta = 2 ln 10``;
+- sparse: the paper's conventional baseline, SimPEG's own sparse inversion
+  (``examples/nfsinv_dc_sparse.py``): ``regularization.Sparse`` with p = 0
+  (smallness) and q = 1 (both gradients) in ln conductivity, reference and
+  start 0.01 S/m, sensitivity weights, beta by SimPEG's eigenvalue estimate,
+  L2 to chi^2 = N then IRLS (``directives.UpdateIRLS``), at most 50
+  Gauss-Newton iterations, on the operator's own SimPEG mesh and survey and
+  the same data; its model (the grid's cells) is scored like the others, and
+  SimPEG's own final phi_d/N is printed beside the operator's chi^2/N.
 
 Printed per case and method: RMSE in log10 resistivity, the mean
-conductivity inside the true dike (true 0.1 S/m; SimPEG's sparse inversion
-of Case 3.1 recovers 0.021-0.029 S/m), the IoU of the thresholded body with
+conductivity inside the true dike (true 0.1 S/m; the paper reports 0.021-0.029
+S/m for SimPEG's sparse inversion of Case 3.1), the IoU of the thresholded body with
 the dike (threshold halfway, in log10, between the true background and the
 dike), its dip, chi^2/N and wall time; figures per case.
 
@@ -31,11 +39,13 @@ Cost: each neural-field iteration is one SimPEG forward and adjoint (about
 1.5-6 s on one core of this machine, depending on its load), so the paper's
 2000 iterations take one to three hours per case: ``--iterations 400
 --decay 160`` compresses the schedule for a quick look. A GPU does not help
-the SimPEG solves.
+the SimPEG solves. The sparse inversion took 585-634 s per case here (27-48
+Gauss-Newton iterations of 12-22 s: SimPEG assembles J at every model; one
+core at a machine load of 6-7).
 
 Run::
 
-    python examples/nfsinv_dc.py [--cases 3.1 3.2 3.3 4] [--methods conventional neural]
+    python examples/nfsinv_dc.py [--cases 3.1 3.2 3.3 4] [--methods conventional neural sparse]
                                  [--iterations 2000] [--decay 800] [--output DIR]
 """
 
@@ -44,14 +54,17 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from nfsinv_dc_dike import LAYERED_BOTTOM, dike_case, dike_metrics, plot_conductivity
+from nfsinv_dc_sparse import sparse_inversion
 
 import jointinv
 from jointinv.neural_field import Annealing, NeuralField, OutputHead
 
 CASES = {"3.1": (1.0, False), "3.2": (0.7, False), "3.3": (1.2, False), "4": (1.0, True)}
 START_SIGMA = 0.01  # S/m: the paper's starting/reference conductivity
+LABELS = {"sparse": "SimPEG sparse, IRLS p=0, q=1"}
 # the paper's ln(sigma) = -8 sigmoid(y) as log10 resistivity = (8 / ln 10) sigmoid(y)
 LOG10_RHO_RANGE = (0.0, 8.0 / math.log(10.0))
 
@@ -82,7 +95,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--methods", nargs="+", default=["conventional", "neural"],
-                        choices=["conventional", "neural"])
+                        choices=["conventional", "neural", "sparse"])
     parser.add_argument("--iterations", type=int, default=2000,
                         help="neural-field Adam iterations (default: the paper's 2000)")
     parser.add_argument("--decay", type=float, default=800.0,
@@ -103,30 +116,48 @@ def main():
               f"{', layered background' if layered else ''}", flush=True)
         for method in args.methods:
             start = time.perf_counter()
-            result = invert(method, operator, data, true_model, args)
-            seconds = time.perf_counter() - start
-            sigma = (10.0 ** -result.model.double()).numpy()
+            if method == "sparse":
+                outcome = sparse_inversion(operator, data)
+                seconds = time.perf_counter() - start
+                model, n_iterations = outcome.model, outcome.iterations
+                with torch.no_grad():  # chi^2 through the jointinv operator, as the others
+                    chi = float(data.chi_squared(operator(model))) / data.n_data
+                simpeg = (f"{outcome.simpeg_phi_d / data.n_data:.2f}", outcome.irls_iterations)
+                extra = f", SimPEG phi_d/N {simpeg[0]}, {simpeg[1]} IRLS"
+                folder = output / f"case_{case}_{method}"
+                folder.mkdir(parents=True, exist_ok=True)
+                np.savez(folder / "model.npz", log10_resistivity=model.numpy(),
+                         iterations=n_iterations, irls_iterations=outcome.irls_iterations,
+                         simpeg_phi_d=outcome.simpeg_phi_d, beta=outcome.beta)
+            else:
+                result = invert(method, operator, data, true_model, args)
+                seconds = time.perf_counter() - start
+                model, n_iterations = result.model.double(), result.n_iterations
+                chi = result.misfit(next(iter(result.predicted))) / data.n_data
+                extra, simpeg = "", ("", "")
+                result.save(output / f"case_{case}_{method}")
+            sigma = (10.0 ** -model).numpy()
             found = dike_metrics(sigma, dike, grid, background)
-            rmse = float(((result.model.double() - true_model) ** 2).mean().sqrt())
-            chi = result.misfit(next(iter(result.predicted))) / data.n_data
-            rows.append((case, method, rmse, found, chi, result.n_iterations, seconds))
+            rmse = float(((model - true_model) ** 2).mean().sqrt())
+            rows.append((case, method, rmse, found, chi, n_iterations, seconds, simpeg))
             print(f"  {method}: RMSE log10 rho {rmse:.3f}, mean sigma in dike "
                   f"{found['mean_sigma_in_dike']:.4f} S/m, IoU {found['iou_fixed']:.3f} "
                   f"(adaptive {found['iou_adaptive']:.3f}), dip {found['dip_adaptive_deg']:.1f}"
-                  f" deg (true {found['dip_true_deg']:.1f}), chi^2/N {chi:.2f}, "
-                  f"{result.n_iterations} iterations, {seconds:.0f} s", flush=True)
-            result.save(output / f"case_{case}_{method}")
+                  f" deg (true {found['dip_true_deg']:.1f}), chi^2/N {chi:.2f}{extra}, "
+                  f"{n_iterations} iterations, {seconds:.0f} s", flush=True)
             plot_conductivity(true_sigma, sigma, found["masks"]["adaptive"], grid, line,
-                              output / f"case_{case}_{method}.png", slope=slope, label=method,
+                              output / f"case_{case}_{method}.png", slope=slope,
+                              label=LABELS.get(method, method),
                               vmin=LAYERED_BOTTOM if layered else 0.01)
     print("\n| case | method | RMSE log10 rho | mean sigma in dike [S/m] | IoU | IoU adaptive | "
-          "dip [deg] (true) | chi^2/N | iterations | time [s] |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for case, method, rmse, found, chi, n, seconds in rows:
+          "dip [deg] (true) | chi^2/N | SimPEG phi_d/N | iterations | IRLS iterations | "
+          "time [s] |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for case, method, rmse, found, chi, n, seconds, (phi_d, irls) in rows:
         print(f"| {case} | {method} | {rmse:.3f} | {found['mean_sigma_in_dike']:.4f} | "
               f"{found['iou_fixed']:.3f} | {found['iou_adaptive']:.3f} | "
               f"{found['dip_adaptive_deg']:.1f} ({found['dip_true_deg']:.1f}) | {chi:.2f} | "
-              f"{n} | {seconds:.0f} |")
+              f"{phi_d} | {n} | {irls} | {seconds:.0f} |")
 
 
 if __name__ == "__main__":

@@ -44,10 +44,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from coupling_study import CASES, HOLD, setups_for  # noqa: E402 - the sibling example
+from simpeg_direct import grid_model, inverse_problem, regularization_mesh  # noqa: E402
 
 from jointinv.coupling import Coupling  # noqa: E402
 from jointinv.runner import SolverOptions, make_result, run  # noqa: E402
-from jointinv.simpeg import grid_tensor_mesh  # noqa: E402
 from jointinv.strategies.common import build_all  # noqa: E402
 
 N_UNITS = 3
@@ -66,20 +66,10 @@ def jointinv_dc(setup, coupling, max_iterations: int) -> dict:
 
 
 def _simpeg_problem(operator, data, regularization, max_iterations):
-    from simpeg import data as simpeg_data
-    from simpeg import data_misfit, inverse_problem, optimization
+    from simpeg import optimization
 
-    observed = simpeg_data.Data(operator.simulation.survey, dobs=data.observed.numpy(),
-                                standard_deviation=data.standard_deviation.numpy())
-    misfit = data_misfit.L2DataMisfit(data=observed, simulation=operator.simulation)
     optimizer = optimization.ProjectedGNCG(maxIter=max_iterations, maxIterCG=30)
-    return inverse_problem.BaseInvProblem(misfit, regularization, optimizer), optimizer
-
-
-def _regularization_mesh(grid):
-    # the model is the grid in C order (depth rows, top first); the mesh's cells
-    # run from the bottom up: a mirror image, the same differences on equal cells
-    return grid_tensor_mesh(grid)
+    return inverse_problem(operator.simulation, data, regularization, optimizer), optimizer
 
 
 def simpeg_tikhonov(setup, max_iterations: int) -> dict:
@@ -88,7 +78,7 @@ def simpeg_tikhonov(setup, max_iterations: int) -> dict:
 
     operator, grid = setup.operator, setup.operator.grid
     m0 = operator.simpeg_model(setup.initial_model)
-    mesh = _regularization_mesh(grid)
+    mesh = regularization_mesh(grid)
     # alpha_s 1e-3 against length_scale 1 (smoothness in cell units): jointinv's default
     reg = regularization.WeightedLeastSquares(mesh, alpha_s=1e-3, reference_model=m0)
     problem, _ = _simpeg_problem(operator, setup.data, reg, max_iterations)
@@ -98,7 +88,7 @@ def simpeg_tikhonov(setup, max_iterations: int) -> dict:
              directives.TargetMisfit(chifact=1.0), directives.UpdatePreconditioner()]
     start = time.perf_counter()
     model = inversion.BaseInversion(problem, directiveList=steps).run(m0)
-    return {"model": _grid_model(model, grid), "iterations": problem.opt.iter,
+    return {"model": grid_model(model, grid), "iterations": problem.opt.iter,
             "wall_time_s": time.perf_counter() - start}
 
 
@@ -108,7 +98,7 @@ def simpeg_pgi(setup, tikhonov_model, max_iterations: int) -> dict:
 
     operator, grid = setup.operator, setup.operator.grid
     m0 = operator.simpeg_model(setup.initial_model)
-    mesh = _regularization_mesh(grid)
+    mesh = regularization_mesh(grid)
     mixture = utils.WeightedGaussianMixture(n_components=N_UNITS, mesh=mesh,
                                             covariance_type="full", random_state=0)
     mixture.fit(operator.simpeg_model(tikhonov_model).reshape(-1, 1))
@@ -126,12 +116,8 @@ def simpeg_pgi(setup, tikhonov_model, max_iterations: int) -> dict:
              directives.UpdatePreconditioner()]
     start = time.perf_counter()
     model = inversion.BaseInversion(problem, directiveList=steps).run(m0)
-    return {"model": _grid_model(model, grid), "iterations": problem.opt.iter,
+    return {"model": grid_model(model, grid), "iterations": problem.opt.iter,
             "wall_time_s": time.perf_counter() - start}
-
-
-def _grid_model(vector, grid) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(vector), dtype=torch.float64).reshape(grid.shape)
 
 
 def scores(run_output: dict, setup) -> dict:
