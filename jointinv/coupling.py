@@ -153,6 +153,21 @@ class NormalizedCrossGradient(Term):
                             for key, model in zip(self.keys, _read(self, models))}
         return term
 
+    def has_structure(self, models) -> bool:
+        """True when both models have a gradient somewhere (the term is defined).
+
+        On a flat model the unit gradients do not exist and the term is 0 by
+        convention. Being scale invariant, it jumps to its full O(1) value for
+        any step, however short, that gives both models structure, with no
+        gradient or curvature at the flat model to foresee it: a solver lets
+        the term sit out a step from a flat model (it has no say there anyway).
+        """
+        frozen = self.largest or {}
+        with torch.no_grad():
+            return all(float(frozen[key] if key in frozen else
+                             _largest_squared_gradient(model, self.grid)) > 0
+                       for key, model in zip(self.keys, _read(self, models)))
+
     def residual(self, models) -> torch.Tensor:
         """``sqrt(v) (u1 x u2)`` per cell: the value is the sum of its squares."""
         a, b = _read(self, models)

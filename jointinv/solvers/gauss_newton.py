@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import torch
 
@@ -47,6 +48,64 @@ def record(problem, iteration, parts, phi, start, **extra) -> dict:
     row.update(extra)
     row["time"] = time.perf_counter() - start
     return row
+
+
+@contextmanager
+def _without_undefined_couplings(problem, models):
+    """Couplings not defined at ``models`` sit out one step (weight 0 while it is found
+    and judged): a scale-invariant coupling over a flat model (see
+    :meth:`~jointinv.coupling.NormalizedCrossGradient.has_structure`) would
+    otherwise jump to its full value for any step length and stall the line search."""
+    saved = problem.couplings
+    problem.couplings = [(name, weight if getattr(term, "has_structure", None) is None
+                          or term.has_structure(models) else 0.0, term)
+                         for name, weight, term in saved]
+    try:
+        yield
+    finally:
+        problem.couplings = saved
+
+
+#: A data set stalls at a cooling step when it is still above its target and
+#: its misfit's excess over the target fell by less than this fraction (or
+#: rose) since the previous cooling step lowered its beta ...
+STALL_FRACTION = 0.1
+#: ... and the couplings that read it yield after this many stalls in a row.
+STALLS_BEFORE_YIELDING = 2
+
+
+def cool(problem, misfits: dict, stalls: dict, cooling_factor: float) -> dict:
+    """One cooling step outside the hold phase; returns the new ``stalls``.
+
+    Each beta whose data set is above target is divided by ``cooling_factor``
+    (SimPEG's ``BetaSchedule``). ``stalls`` is ``{key: (misfit, count)}`` for
+    the data sets whose betas the previous cooling step lowered: their misfit
+    then and how many cooling steps in a row they have stalled
+    (:data:`STALL_FRACTION`). Once a data set has stalled
+    :data:`STALLS_BEFORE_YIELDING` times, cooling its beta no longer brings it
+    down and the couplings hold it above target: every coupling that reads it
+    is divided by ``cooling_factor`` too, at each step while it stalls. The
+    couplings yield until the data reach their targets; the weight a user
+    gives is where they start.
+    """
+    targets = problem.targets()
+    new_stalls, yielding = {}, set()
+    for key, target in targets.items():
+        if misfits[key] <= target:
+            continue
+        before, count = stalls.get(key, (None, 0))
+        stalled = before is not None and (
+            misfits[key] - target > (1.0 - STALL_FRACTION) * (before - target))
+        count = count + 1 if stalled else 0
+        new_stalls[key] = (misfits[key], count)
+        if count >= STALLS_BEFORE_YIELDING:
+            yielding.add(key)
+    for name in problem.betas:
+        if problem.above_target(name, misfits):
+            problem.betas[name] /= cooling_factor
+    problem.couplings = [(name, weight / cooling_factor if yielding & set(term.keys) else weight,
+                          term) for name, weight, term in problem.couplings]
+    return new_stalls
 
 
 def hold_at_target(problem, misfits: dict, limit: float = 2.0) -> None:
@@ -136,7 +195,7 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
                       cg_iterations=0)]
     reporter = IterationReporter(max_iterations, "Gauss-Newton", problem.targets(), progress)
     reason = f"reached max_iterations={max_iterations}"
-    held, holding = 0, False
+    held, holding, stalls = 0, False, {}
     for iteration in range(1, max_iterations + 1):
         if stop_at_target and point.at_target():
             if held >= hold_iterations:
@@ -144,29 +203,12 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
                     f" (held there for {held} iterations)" if held else "")
                 break
             holding = True
-        models, grad, phi = point.variables, point.gradient(), point.phi()
-        full_hessian = point.hessian()
-        free = _free_mask(models, grad, lower, upper, fixed)
-
-        def hessian(v, free=free, full_hessian=full_hessian):
-            product = full_hessian({k: v[k] * free[k] for k in v})
-            return {k: product[k] * free[k] for k in product}
-
-        step, cg_iterations = conjugate_gradient(
-            hessian, {k: -grad[k] * free[k] for k in grad}, cg_max_iterations, cg_tolerance,
-            block_preconditioner)
-        if dot(grad, step) >= 0:  # not a descent direction (should not happen): use -g
-            step = {k: -grad[k] * free[k] for k in grad}
-        t = 1.0
-        for _ in range(max_backtracks + 1):
-            trial = _project(axpy(t, step, models), lower, upper)
-            trial_point = problem.linearize(trial)
-            # Armijo condition along the projected path
-            if trial_point.phi() <= phi + 1e-4 * dot(grad, {k: trial[k] - models[k]
-                                                            for k in grad}):
-                break
-            t *= 0.5
-        else:
+        models = point.variables
+        with _without_undefined_couplings(problem, models):
+            trial_point, t, cg_iterations = _step(
+                problem, point, lower, upper, fixed, cg_max_iterations, cg_tolerance,
+                block_preconditioner, max_backtracks)
+        if trial_point is None:
             reason = (f"line search failed after {max_backtracks} halvings (no decrease "
                       f"along the Gauss-Newton step)")
             break
@@ -177,10 +219,9 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
             hold_at_target(problem, point.misfits)
             holding = held < hold_iterations
             phase = {"phase": "hold"}
+            stalls = {}
         elif iteration % cooling_rate == 0:
-            for name in problem.betas:
-                if problem.above_target(name, point.misfits):
-                    problem.betas[name] /= cooling_factor
+            stalls = cool(problem, point.misfits, stalls, cooling_factor)
         history.append(record(problem, iteration, point.parts(), point.phi(), start, step=t,
                               cg_iterations=cg_iterations, **phase))
         reporter.row(history[-1])
@@ -198,3 +239,34 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
     reporter.stop(reason)
     reporter.close()
     return point, history
+
+
+def _step(problem, point, lower, upper, fixed, cg_max_iterations, cg_tolerance,
+          block_preconditioner, max_backtracks):
+    """One projected Gauss-Newton step from ``point`` with an Armijo backtracking search.
+
+    Returns ``(trial point, step length, CG iterations)``; the trial point is
+    None when no step length decreases the objective.
+    """
+    models, grad, phi = point.variables, point.gradient(), point.phi()
+    full_hessian = point.hessian()
+    free = _free_mask(models, grad, lower, upper, fixed)
+
+    def hessian(v):
+        product = full_hessian({k: v[k] * free[k] for k in v})
+        return {k: product[k] * free[k] for k in product}
+
+    step, cg_iterations = conjugate_gradient(
+        hessian, {k: -grad[k] * free[k] for k in grad}, cg_max_iterations, cg_tolerance,
+        block_preconditioner)
+    if dot(grad, step) >= 0:  # not a descent direction (should not happen): use -g
+        step = {k: -grad[k] * free[k] for k in grad}
+    t = 1.0
+    for _ in range(max_backtracks + 1):
+        trial = _project(axpy(t, step, models), lower, upper)
+        trial_point = problem.linearize(trial)
+        # Armijo condition along the projected path
+        if trial_point.phi() <= phi + 1e-4 * dot(grad, {k: trial[k] - models[k] for k in grad}):
+            return trial_point, t, cg_iterations
+        t *= 0.5
+    return None, t, cg_iterations
