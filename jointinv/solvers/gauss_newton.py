@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import torch
 
+from .cooling import Cooling
 from .linalg import axpy, conjugate_gradient, dot
 from .progress import IterationReporter
 
@@ -64,48 +65,6 @@ def _without_undefined_couplings(problem, models):
         yield
     finally:
         problem.couplings = saved
-
-
-#: A data set stalls at a cooling step when it is still above its target and
-#: its misfit's excess over the target fell by less than this fraction (or
-#: rose) since the previous cooling step lowered its beta ...
-STALL_FRACTION = 0.1
-#: ... and the couplings that read it yield after this many stalls in a row.
-STALLS_BEFORE_YIELDING = 2
-
-
-def cool(problem, misfits: dict, stalls: dict, cooling_factor: float) -> dict:
-    """One cooling step outside the hold phase; returns the new ``stalls``.
-
-    Each beta whose data set is above target is divided by ``cooling_factor``
-    (SimPEG's ``BetaSchedule``). ``stalls`` is ``{key: (misfit, count)}`` for
-    the data sets whose betas the previous cooling step lowered: their misfit
-    then and how many cooling steps in a row they have stalled
-    (:data:`STALL_FRACTION`). Once a data set has stalled
-    :data:`STALLS_BEFORE_YIELDING` times, cooling its beta no longer brings it
-    down and the couplings hold it above target: every coupling that reads it
-    is divided by ``cooling_factor`` too, at each step while it stalls. The
-    couplings yield until the data reach their targets; the weight a user
-    gives is where they start.
-    """
-    targets = problem.targets()
-    new_stalls, yielding = {}, set()
-    for key, target in targets.items():
-        if misfits[key] <= target:
-            continue
-        before, count = stalls.get(key, (None, 0))
-        stalled = before is not None and (
-            misfits[key] - target > (1.0 - STALL_FRACTION) * (before - target))
-        count = count + 1 if stalled else 0
-        new_stalls[key] = (misfits[key], count)
-        if count >= STALLS_BEFORE_YIELDING:
-            yielding.add(key)
-    for name in problem.betas:
-        if problem.above_target(name, misfits):
-            problem.betas[name] /= cooling_factor
-    problem.couplings = [(name, weight / cooling_factor if yielding & set(term.keys) else weight,
-                          term) for name, weight, term in problem.couplings]
-    return new_stalls
 
 
 def hold_at_target(problem, misfits: dict, limit: float = 2.0) -> None:
@@ -195,7 +154,7 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
                       cg_iterations=0)]
     reporter = IterationReporter(max_iterations, "Gauss-Newton", problem.targets(), progress)
     reason = f"reached max_iterations={max_iterations}"
-    held, holding, stalls = 0, False, {}
+    held, holding, cooling = 0, False, Cooling(problem, cooling_factor)
     for iteration in range(1, max_iterations + 1):
         if stop_at_target and point.at_target():
             if held >= hold_iterations:
@@ -219,9 +178,9 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
             hold_at_target(problem, point.misfits)
             holding = held < hold_iterations
             phase = {"phase": "hold"}
-            stalls = {}
+            cooling.forget()
         elif iteration % cooling_rate == 0:
-            stalls = cool(problem, point.misfits, stalls, cooling_factor)
+            cooling(point.misfits)
         history.append(record(problem, iteration, point.parts(), point.phi(), start, step=t,
                               cg_iterations=cg_iterations, **phase))
         reporter.row(history[-1])
