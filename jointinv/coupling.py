@@ -264,7 +264,11 @@ class Coupling:
         ``petrophysical`` 0.3 (0.90 / 0.98; from 1 on the data leave their
         target). Beside structure guidance, ``jointinv.joint_cases.
         DEMO_JOINT_METHOD`` uses the cross-gradient at 1 and the
-        petrophysical coupling at 0.03.
+        petrophysical coupling at 0.03. The weight is where a Gauss-Newton
+        run starts: a weight too large for the data to reach their targets
+        is cooled with the betas once a data set stalls above its target
+        (:class:`jointinv.solvers.cooling.Cooling`), so every weight of a
+        sweep ends at the targets.
     eps : float, optional
         Gradient floor: relative to each model's largest gradient for the
         normalised cross-gradient (default :data:`NCG_EPS`), the square-root

@@ -113,6 +113,15 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
     ``max_iterations``. Every distinct model is simulated once: the accepted
     trial of the line search is the next iteration's linearisation.
 
+    Coupling weights are where the run starts, and they give way to the
+    targets (:class:`~jointinv.solvers.cooling.Cooling`): when a data set
+    stays above its target although its beta is cooled, the couplings that
+    read it are cooled too. A coupling that is undefined at the current
+    models (a normalised cross-gradient over a flat model, see
+    :meth:`~jointinv.coupling.NormalizedCrossGradient.has_structure`) sits
+    out that step: from flat starting models the first step is the uncoupled
+    one, and the coupling acts from the next step on.
+
     With bounds (``lower``/``upper``: ``{key: float or tensor}``) it is a
     projected Gauss-Newton method like SimPEG's ``ProjectedGNCG``: variables
     held on a bound by the gradient are frozen in the CG solve, and the line
@@ -121,7 +130,9 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
     first reaches its target: it goes on for that many iterations minimising
     the regularization and couplings while :func:`hold_at_target` rescales
     betas and coupling weights to keep each misfit at its target (rows
-    marked ``phase: "hold"``), then stops at the target.
+    marked ``phase: "hold"``), then stops at the target; if the hold left a
+    data set above target, the run goes on cooling (betas, and couplings
+    that hold a data set off target) until every one is back there.
 
     ``fixed`` (``{key: (nz, nx) bool tensor}``) marks cells that keep their
     starting values: they are frozen like cells on an active bound, so the
