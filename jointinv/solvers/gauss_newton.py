@@ -11,7 +11,7 @@ from .cooling import Cooling
 from .linalg import axpy, conjugate_gradient, dot
 from .progress import IterationReporter
 
-__all__ = ["gauss_newton", "gauss_newton_point"]
+__all__ = ["gauss_newton", "gauss_newton_point", "undefined_couplings_sit_out"]
 
 
 def _project(models, lower, upper):
@@ -52,7 +52,7 @@ def record(problem, iteration, parts, phi, start, **extra) -> dict:
 
 
 @contextmanager
-def _without_undefined_couplings(problem, models):
+def undefined_couplings_sit_out(problem, models):
     """Couplings not defined at ``models`` sit out one step (weight 0 while it is found
     and judged): a scale-invariant coupling over a flat model (see
     :meth:`~jointinv.coupling.NormalizedCrossGradient.has_structure`) would
@@ -174,7 +174,7 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
                 break
             holding = True
         models = point.variables
-        with _without_undefined_couplings(problem, models):
+        with undefined_couplings_sit_out(problem, models):
             trial_point, t, cg_iterations = _step(
                 problem, point, lower, upper, fixed, cg_max_iterations, cg_tolerance,
                 block_preconditioner, max_backtracks)

@@ -128,3 +128,14 @@ def test_a_run_pushed_off_target_by_the_hold_returns_there(setups):
     assert "held there for 3 iterations" in rows[-1]["stopped"]
     for key, target in targets.items():
         assert result.misfit(key) <= target
+
+
+def test_lbfgs_leaves_flat_starting_models_at_a_large_cross_gradient_weight(setups):
+    # its line search met the same jump of the normalised cross-gradient and
+    # kept the starting models for every iteration
+    result = _joint(setups, "cross_gradient", 100.0, solver="lbfgs", max_iterations=150,
+                    hold_iterations=0)
+    for key in ("a", "b"):
+        assert result.misfit(key) <= setups[key].data.n_data
+    assert result.history[0]["lambda[cross_gradient[a,b]]"] == 0.0  # sat out the first step
+    assert result.history[-1]["lambda[cross_gradient[a,b]]"] > 0.0
