@@ -257,12 +257,13 @@ class Coupling:
         lambda, dimensionless, >= 0. Default per kind (:data:`DEFAULT_WEIGHTS`,
         from the sweeps over 0.01-10 on five cases, mean RMSE ratios to
         independent velocity / log10 rho): ``cross_gradient`` 0.3 (0.99 /
-        0.97; at 10 the velocity loses 8 % and a data set leaves its target),
+        0.97; at 10 the velocity loses 8 %, every data set at its target
+        since the couplings yield to it, one at chi^2/N 1.3 before),
         ``cross_gradient_unnormalized`` 0.3 (no measurable effect anywhere in
         0.01-10: relative gradients per metre make its value tiny),
         ``joint_total_variation`` 10 (0.95 / 0.99, the top of the range),
-        ``petrophysical`` 0.3 (0.90 / 0.98; from 1 on the data leave their
-        target). Beside structure guidance, ``jointinv.joint_cases.
+        ``petrophysical`` 0.3 (0.88 / 0.98; 0.90 / 0.98 before the couplings
+        yielded; from 1 on the data left their target then, not rerun). Beside structure guidance, ``jointinv.joint_cases.
         DEMO_JOINT_METHOD`` uses the cross-gradient at 1 and the
         petrophysical coupling at 0.03. The weight is where a Gauss-Newton
         run starts: a weight too large for the data to reach their targets
