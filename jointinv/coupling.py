@@ -263,13 +263,14 @@ class Coupling:
         0.01-10: relative gradients per metre make its value tiny),
         ``joint_total_variation`` 10 (0.95 / 0.99, the top of the range),
         ``petrophysical`` 0.3 (0.88 / 0.98; 0.90 / 0.98 before the couplings
-        yielded; from 1 on the data left their target then, not rerun). Beside structure guidance, ``jointinv.joint_cases.
+        yielded; from 1 on the data left their target then, not rerun).
+        Beside structure guidance, ``jointinv.joint_cases.
         DEMO_JOINT_METHOD`` uses the cross-gradient at 1 and the
         petrophysical coupling at 0.03. The weight is where a Gauss-Newton
         run starts: a weight too large for the data to reach their targets
         is cooled with the betas once a data set stalls above its target
-        (:class:`jointinv.solvers.cooling.Cooling`), so every weight of a
-        sweep ends at the targets.
+        (:class:`jointinv.solvers.cooling.Cooling`), so a large weight no
+        longer leaves the data off target.
     eps : float, optional
         Gradient floor: relative to each model's largest gradient for the
         normalised cross-gradient (default :data:`NCG_EPS`), the square-root
