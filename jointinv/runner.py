@@ -56,9 +56,11 @@ class SolverOptions:
     cooling_factor : float, >= 1
         Every solver divides beta by it every ``cooling_rate`` iterations
         while the data set is above its target (SimPEG's ``BetaSchedule``);
-        1 keeps the betas fixed. First-order solvers apply the new beta from
-        the next evaluation; a parameterization's ``schedule`` (annealing)
-        replaces the cooling.
+        1 keeps the betas fixed. Gauss-Newton also divides the weights of the
+        couplings over a data set that stalls above its target
+        (:class:`jointinv.solvers.cooling.Cooling`). First-order solvers
+        apply the new beta from the next evaluation; a parameterization's
+        ``schedule`` (annealing) replaces the cooling.
     cooling_rate : int, >= 1
     cg_max_iterations : int, >= 1
         Conjugate-gradient iterations per Gauss-Newton step.
@@ -67,6 +69,7 @@ class SolverOptions:
         this many iterations minimising regularization and couplings with the
         misfits held at their targets (see
         :func:`jointinv.solvers.gauss_newton.hold_at_target`); 0 stops there.
+        A run the hold leaves above a target cools on until it is back there.
     lr : float, optional
         First-order learning rate. With cell models it is *relative*: Adam
         moves each cell by at most about ``lr`` times the RMS of the starting

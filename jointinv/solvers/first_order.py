@@ -7,7 +7,7 @@ import time
 import torch
 
 from ..validation import check_choice, check_positive_float, check_positive_int
-from .gauss_newton import record
+from .gauss_newton import record, undefined_couplings_sit_out
 from .progress import IterationReporter
 
 __all__ = ["optimize", "OPTIMIZERS"]
@@ -35,6 +35,14 @@ def _produce(problem, parameterizations) -> tuple:
         properties.update(produced)
         variables.update(module.variables(produced, problem.maps))
     return properties, variables
+
+
+def _variables(problem, parameterizations) -> dict:
+    """The inversion variables now, when a coupling may be undefined there (else empty)."""
+    if not any(hasattr(term, "has_structure") for _, _, term in problem.couplings):
+        return {}
+    with torch.no_grad():
+        return _produce(problem, parameterizations)[1]
 
 
 def _model_term(problem, parts: dict, weights):
@@ -68,8 +76,10 @@ def _floats(parts: dict) -> dict:
 
 
 def _state(params, problem, weights, batches) -> tuple:
-    """What an evaluation depends on: parameters, betas, annealing weights, shot batch."""
-    return ([p.detach().clone() for p in params], dict(problem.betas), weights,
+    """What an evaluation depends on: parameters, betas and coupling weights, annealing
+    weights, shot batch."""
+    return ([p.detach().clone() for p in params],
+            (dict(problem.betas), [weight for _, weight, _ in problem.couplings]), weights,
             None if batches is None else batches.description())
 
 
@@ -250,41 +260,43 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr=None,
     reason = f"reached max_iterations={max_iterations}"
     for iteration in range(max_iterations + 1):
         last = iteration == max_iterations
-        weights[0] = None if schedule is None else schedule.weights(iteration)
-        if batches is not None:
-            batches.draw()
-        state = _state(params, problem, weights[0], batches) if evaluated.get("state") else None
-        if state is not None and evaluated["grad"] and _same_state(evaluated["state"], state):
-            pass  # L-BFGS's accepted trial: already evaluated here
-        elif (state is not None and evaluated["grad"] and evaluated["data_grads"] is not None
-              and _same_state(evaluated["state"], state, ignore_betas=True)):
-            refresh_model_terms()  # cooled betas: the simulation is still valid
-        else:
-            evaluate(grad=not last)
-        loss, parts = evaluated["loss"], evaluated["parts"]
-        history.append(record(problem, iteration, parts, float(loss), start))
-        if weights[0] is not None:
-            history[-1]["annealing_beta"] = weights[0][1]
-        if batches is not None:
-            history[-1]["shots"] = batches.description()
-        if iteration:
-            reporter.row(history[-1])
-        if callback is not None and callback(history[-1], evaluated["properties"]) is True:
-            reason = "the callback asked to stop"
-            break
-        misfits = misfit_values(problem, parts)
-        if stop_at_target and problem.at_target(misfits):
-            reason = "every data set at its target misfit"
-            break
-        if last:
-            break
-        if optimizer == "adam":
-            opt.step()
-        else:
-            # L-BFGS calls the closure first: hand it the evaluation just made
-            opt.step(_first_call_returns(loss, evaluate))
-        for module in parameterizations:
-            module.project_()
+        # couplings undefined at the current models sit out this step (and its row)
+        with undefined_couplings_sit_out(problem, _variables(problem, parameterizations)):
+            weights[0] = None if schedule is None else schedule.weights(iteration)
+            if batches is not None:
+                batches.draw()
+            state = _state(params, problem, weights[0], batches) if evaluated.get("state") else None
+            if state is not None and evaluated["grad"] and _same_state(evaluated["state"], state):
+                pass  # L-BFGS's accepted trial: already evaluated here
+            elif (state is not None and evaluated["grad"] and evaluated["data_grads"] is not None
+                  and _same_state(evaluated["state"], state, ignore_betas=True)):
+                refresh_model_terms()  # cooled betas: the simulation is still valid
+            else:
+                evaluate(grad=not last)
+            loss, parts = evaluated["loss"], evaluated["parts"]
+            history.append(record(problem, iteration, parts, float(loss), start))
+            if weights[0] is not None:
+                history[-1]["annealing_beta"] = weights[0][1]
+            if batches is not None:
+                history[-1]["shots"] = batches.description()
+            if iteration:
+                reporter.row(history[-1])
+            if callback is not None and callback(history[-1], evaluated["properties"]) is True:
+                reason = "the callback asked to stop"
+                break
+            misfits = misfit_values(problem, parts)
+            if stop_at_target and problem.at_target(misfits):
+                reason = "every data set at its target misfit"
+                break
+            if last:
+                break
+            if optimizer == "adam":
+                opt.step()
+            else:
+                # L-BFGS calls the closure first: hand it the evaluation just made
+                opt.step(_first_call_returns(loss, evaluate))
+            for module in parameterizations:
+                module.project_()
         if cooling_factor > 1.0 and (iteration + 1) % cooling_rate == 0:
             _cool(problem, misfits, cooling_factor)
     if batches is not None:

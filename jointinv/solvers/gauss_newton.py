@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import torch
 
+from .cooling import Cooling
 from .linalg import axpy, conjugate_gradient, dot
 from .progress import IterationReporter
 
-__all__ = ["gauss_newton", "gauss_newton_point"]
+__all__ = ["gauss_newton", "gauss_newton_point", "undefined_couplings_sit_out"]
 
 
 def _project(models, lower, upper):
@@ -47,6 +49,22 @@ def record(problem, iteration, parts, phi, start, **extra) -> dict:
     row.update(extra)
     row["time"] = time.perf_counter() - start
     return row
+
+
+@contextmanager
+def undefined_couplings_sit_out(problem, models):
+    """Couplings not defined at ``models`` sit out one step (weight 0 while it is found
+    and judged): a scale-invariant coupling over a flat model (see
+    :meth:`~jointinv.coupling.NormalizedCrossGradient.has_structure`) would
+    otherwise jump to its full value for any step length and stall the line search."""
+    saved = problem.couplings
+    problem.couplings = [(name, weight if getattr(term, "has_structure", None) is None
+                          or term.has_structure(models) else 0.0, term)
+                         for name, weight, term in saved]
+    try:
+        yield
+    finally:
+        problem.couplings = saved
 
 
 def hold_at_target(problem, misfits: dict, limit: float = 2.0) -> None:
@@ -95,6 +113,15 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
     ``max_iterations``. Every distinct model is simulated once: the accepted
     trial of the line search is the next iteration's linearisation.
 
+    Coupling weights are where the run starts, and they give way to the
+    targets (:class:`~jointinv.solvers.cooling.Cooling`): when a data set
+    stays above its target although its beta is cooled, the couplings that
+    read it are cooled too. A coupling that is undefined at the current
+    models (a normalised cross-gradient over a flat model, see
+    :meth:`~jointinv.coupling.NormalizedCrossGradient.has_structure`) sits
+    out that step: from flat starting models the first step is the uncoupled
+    one, and the coupling acts from the next step on.
+
     With bounds (``lower``/``upper``: ``{key: float or tensor}``) it is a
     projected Gauss-Newton method like SimPEG's ``ProjectedGNCG``: variables
     held on a bound by the gradient are frozen in the CG solve, and the line
@@ -103,7 +130,9 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
     first reaches its target: it goes on for that many iterations minimising
     the regularization and couplings while :func:`hold_at_target` rescales
     betas and coupling weights to keep each misfit at its target (rows
-    marked ``phase: "hold"``), then stops at the target.
+    marked ``phase: "hold"``), then stops at the target; if the hold left a
+    data set above target, the run goes on cooling (betas, and couplings
+    that hold a data set off target) until every one is back there.
 
     ``fixed`` (``{key: (nz, nx) bool tensor}``) marks cells that keep their
     starting values: they are frozen like cells on an active bound, so the
@@ -136,7 +165,7 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
                       cg_iterations=0)]
     reporter = IterationReporter(max_iterations, "Gauss-Newton", problem.targets(), progress)
     reason = f"reached max_iterations={max_iterations}"
-    held, holding = 0, False
+    held, holding, cooling = 0, False, Cooling(problem, cooling_factor)
     for iteration in range(1, max_iterations + 1):
         if stop_at_target and point.at_target():
             if held >= hold_iterations:
@@ -144,29 +173,12 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
                     f" (held there for {held} iterations)" if held else "")
                 break
             holding = True
-        models, grad, phi = point.variables, point.gradient(), point.phi()
-        full_hessian = point.hessian()
-        free = _free_mask(models, grad, lower, upper, fixed)
-
-        def hessian(v, free=free, full_hessian=full_hessian):
-            product = full_hessian({k: v[k] * free[k] for k in v})
-            return {k: product[k] * free[k] for k in product}
-
-        step, cg_iterations = conjugate_gradient(
-            hessian, {k: -grad[k] * free[k] for k in grad}, cg_max_iterations, cg_tolerance,
-            block_preconditioner)
-        if dot(grad, step) >= 0:  # not a descent direction (should not happen): use -g
-            step = {k: -grad[k] * free[k] for k in grad}
-        t = 1.0
-        for _ in range(max_backtracks + 1):
-            trial = _project(axpy(t, step, models), lower, upper)
-            trial_point = problem.linearize(trial)
-            # Armijo condition along the projected path
-            if trial_point.phi() <= phi + 1e-4 * dot(grad, {k: trial[k] - models[k]
-                                                            for k in grad}):
-                break
-            t *= 0.5
-        else:
+        models = point.variables
+        with undefined_couplings_sit_out(problem, models):
+            trial_point, t, cg_iterations = _step(
+                problem, point, lower, upper, fixed, cg_max_iterations, cg_tolerance,
+                block_preconditioner, max_backtracks)
+        if trial_point is None:
             reason = (f"line search failed after {max_backtracks} halvings (no decrease "
                       f"along the Gauss-Newton step)")
             break
@@ -177,10 +189,9 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
             hold_at_target(problem, point.misfits)
             holding = held < hold_iterations
             phase = {"phase": "hold"}
+            cooling.forget()
         elif iteration % cooling_rate == 0:
-            for name in problem.betas:
-                if problem.above_target(name, point.misfits):
-                    problem.betas[name] /= cooling_factor
+            cooling(point.misfits)
         history.append(record(problem, iteration, point.parts(), point.phi(), start, step=t,
                               cg_iterations=cg_iterations, **phase))
         reporter.row(history[-1])
@@ -198,3 +209,34 @@ def gauss_newton_point(problem, models: dict, max_iterations: int = 20,
     reporter.stop(reason)
     reporter.close()
     return point, history
+
+
+def _step(problem, point, lower, upper, fixed, cg_max_iterations, cg_tolerance,
+          block_preconditioner, max_backtracks):
+    """One projected Gauss-Newton step from ``point`` with an Armijo backtracking search.
+
+    Returns ``(trial point, step length, CG iterations)``; the trial point is
+    None when no step length decreases the objective.
+    """
+    models, grad, phi = point.variables, point.gradient(), point.phi()
+    full_hessian = point.hessian()
+    free = _free_mask(models, grad, lower, upper, fixed)
+
+    def hessian(v):
+        product = full_hessian({k: v[k] * free[k] for k in v})
+        return {k: product[k] * free[k] for k in product}
+
+    step, cg_iterations = conjugate_gradient(
+        hessian, {k: -grad[k] * free[k] for k in grad}, cg_max_iterations, cg_tolerance,
+        block_preconditioner)
+    if dot(grad, step) >= 0:  # not a descent direction (should not happen): use -g
+        step = {k: -grad[k] * free[k] for k in grad}
+    t = 1.0
+    for _ in range(max_backtracks + 1):
+        trial = _project(axpy(t, step, models), lower, upper)
+        trial_point = problem.linearize(trial)
+        # Armijo condition along the projected path
+        if trial_point.phi() <= phi + 1e-4 * dot(grad, {k: trial[k] - models[k] for k in grad}):
+            return trial_point, t, cg_iterations
+        t *= 0.5
+    return None, t, cg_iterations

@@ -73,6 +73,21 @@ def test_normalized_cross_gradient_detects_shared_structure(grid):
     assert same < 1e-12 and crossing > 0.3
 
 
+def test_normalized_cross_gradient_has_structure_only_when_both_models_have_a_gradient(
+        grid, models):
+    term = NormalizedCrossGradient(("a", "b"), grid)
+    flat = torch.full(grid.shape, 2.0, dtype=torch.float64)
+    assert term.has_structure(models)
+    assert not term.has_structure({"a": flat, "b": models["b"]})
+    assert not term.has_structure({"a": models["a"], "b": flat})
+    # any step, however short, from a flat model takes the term to its full value
+    short_step = {"a": flat + 1e-9 * models["a"], "b": models["b"]}
+    assert term.has_structure(short_step)
+    assert float(term(short_step)) == pytest.approx(float(term(models)), rel=1e-6)
+    # frozen floors decide: a model frozen while flat keeps the term undefined
+    assert not term.frozen({"a": flat, "b": models["b"]}).has_structure(models)
+
+
 @pytest.mark.parametrize("term_class", [CrossGradient, NormalizedCrossGradient,
                                         JointTotalVariation])
 def test_gradients_match_finite_differences(grid, models, term_class):

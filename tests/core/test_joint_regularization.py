@@ -82,3 +82,60 @@ def test_holding_the_target_keeps_misfits_there_and_lowers_the_coupling(setups):
     assert held.history[-1][name] < stop.history[-1][name]
     with pytest.raises(ValueError, match="hold_iterations needs solver 'gauss_newton'"):
         run_strategy("cross_gradient", setups, solver="adam", hold_iterations=2)
+
+
+def _joint(setups, kind, weight, **options):
+    options = {"max_iterations": 40, "hold_iterations": 5, **options}
+    return run_strategy("joint", setups, coupling={"kind": kind, "weight": weight},
+                        progress=False, **options)
+
+
+@pytest.mark.parametrize("weight", [100.0, 1e4])
+def test_a_large_cross_gradient_weight_reaches_every_target_with_more_shared_structure(
+        setups, weight):
+    # from flat starting models the normalised cross-gradient has no gradient
+    # and jumps to O(weight) for any step: the run used to stop after one
+    # iteration with the starting models
+    reference, strong = (_joint(setups, "cross_gradient", w) for w in (1.0, weight))
+    for key in ("a", "b"):
+        assert strong.misfit(key) <= 1.05 * setups[key].data.n_data
+    ncg = NormalizedCrossGradient(("a", "b"), setups["a"].operator.grid)
+    assert ncg.mean(strong.models) < ncg.mean(reference.models)
+
+
+@pytest.mark.parametrize("kind", ["joint_total_variation", "petrophysical"])
+def test_a_coupling_that_holds_the_data_above_target_yields(setups, kind):
+    # a huge weight keeps the data off target whatever beta does; cooling
+    # the betas alone ran into max_iterations
+    result = _joint(setups, kind, 1e4)
+    for key in ("a", "b"):
+        assert result.misfit(key) <= 1.05 * setups[key].data.n_data
+    name = next(k for k in result.history[0] if k.startswith("lambda["))
+    assert result.history[-1][name] < result.history[0][name]
+
+
+def test_a_run_pushed_off_target_by_the_hold_returns_there(setups):
+    independent = run_strategy("independent", setups, progress=False, max_iterations=30)
+    warm = {key: PhysicsSetup(s.operator, s.data, independent.models[key],
+                              true_model=s.true_model) for key, s in setups.items()}
+    result = _joint(warm, "petrophysical", 1.0, max_iterations=30, hold_iterations=3)
+    rows = result.history
+    last_hold = max(row["iteration"] for row in rows if row.get("phase") == "hold")
+    targets = {key: s.data.n_data for key, s in setups.items()}
+    # the hold left a data set above its target ...
+    assert any(rows[last_hold][f"phi_d[{key}]"] > target for key, target in targets.items())
+    # ... and the run came back to every target instead of running out of iterations
+    assert "held there for 3 iterations" in rows[-1]["stopped"]
+    for key, target in targets.items():
+        assert result.misfit(key) <= target
+
+
+def test_lbfgs_leaves_flat_starting_models_at_a_large_cross_gradient_weight(setups):
+    # its line search met the same jump of the normalised cross-gradient and
+    # kept the starting models for every iteration
+    result = _joint(setups, "cross_gradient", 100.0, solver="lbfgs", max_iterations=150,
+                    hold_iterations=0)
+    for key in ("a", "b"):
+        assert result.misfit(key) <= setups[key].data.n_data
+    assert result.history[0]["lambda[cross_gradient[a,b]]"] == 0.0  # sat out the first step
+    assert result.history[-1]["lambda[cross_gradient[a,b]]"] > 0.0
