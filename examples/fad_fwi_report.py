@@ -29,8 +29,8 @@ def _condition_label(condition: tuple) -> str:
 
 
 def _latest(rows: list) -> dict:
-    """The last row of each run key (a rerun of a key replaces the older row)."""
-    return {row["key"]: row for row in rows}
+    """The last finished row of each run key (failed runs are listed apart)."""
+    return {row["key"]: row for row in rows if "error" not in row}
 
 
 def _groups(rows: list) -> dict:
@@ -75,6 +75,9 @@ def write_table(rows: list, path: Path) -> str:
                          f"{row['psnr']:.2f} | {row['runtime_s']:.0f} | "
                          f"{row['peak_rss_mb']:.0f} |")
         lines += [""] + _ratio_table(group)
+    failed = [row for row in rows if "error" in row]
+    if failed:
+        lines += ["## Failed runs", ""] + [f"- `{r['key']}`: {r['error']}" for r in failed]
     text = "\n".join(lines) + "\n"
     Path(path).write_text(text)
     return text
