@@ -43,7 +43,8 @@ are written from the whole log.
 CPU sizes by default (a 30 x 80 grid of 20 m cells, 10 shots, 0.96 s, a
 small U-Net, 300 iterations: 5-10 minutes a run on one loaded core); ``--full``
 takes sizes near the seed's (a 128 x 256 grid of 10 m cells, 20 shots, 256
-receivers, 2 s, the seed's U-Net width, 2000 iterations), which need a GPU.
+receivers, 2 s, the seed's U-Net width with batch norm, 2000 iterations), which
+need a GPU (``--device cuda``; not tried on a GPU here).
 
 Run (the measured study of the README)::
 
@@ -94,11 +95,12 @@ WATER_VELOCITY = 1500.0  # m/s
 VELOCITY_RANGE = {"marmousi": (1500.0, 4500.0), "overthrust": (2000.0, 6000.0)}  # m/s
 MAX_VELOCITY = 6500.0  # m/s, pinned above any iterate: a fixed discretisation
 
-# nz, nx, spacing [m], shots, nt, dt [s], Ricker peak [Hz], iterations, U-Net widths
+# nz, nx, spacing [m], shots, nt, dt [s], Ricker peak [Hz], iterations, U-Net
 SIZES = {"cpu": dict(nz=30, nx=80, spacing=20.0, shots=10, nt=600, dt=1.6e-3,
-                     frequency=7.0, iterations=300, base_channels=16, depth=3),
-         "full": dict(nz=128, nx=256, spacing=10.0, shots=20, nt=2000, dt=1.0e-3,
-                      frequency=7.0, iterations=2000, base_channels=64, depth=4)}
+                     frequency=7.0, iterations=300, base_channels=16, depth=3, norm=None),
+         "full": dict(nz=128, nx=256, spacing=10.0, shots=20, nt=2500, dt=0.8e-3,
+                      frequency=7.0, iterations=2000, base_channels=64, depth=4,
+                      norm="batch")}
 
 
 def parse_args(argv=None):
@@ -190,12 +192,12 @@ def build_case(spec: dict, device: str = "cpu") -> dict:
     common = dict(dt=size["dt"], nt=size["nt"], frequency=size["frequency"],
                   max_velocity=MAX_VELOCITY, pml_width=10, engine=engine)
     recording = jointinv.create_physics("acoustic", grid, sources, receivers,
-                                        wavelet=wavelet, **common)
+                                        wavelet=wavelet, **common).to(device)
     data = observed_data(recording, true.to(device), size["dt"], low_cut=low_cut,
                          noise="noisy" in spec["data"], noise_seed=spec["noise_seed"])
     inversion_wavelet = lowcut(wavelet, size["dt"], 2.5) if low_cut else wavelet
     operator = jointinv.create_physics("acoustic", grid, sources, receivers,
-                                       wavelet=inversion_wavelet, **common)
+                                       wavelet=inversion_wavelet, **common).to(device)
     mask = None if water_depth is None else water_mask(grid, water_depth)
     return dict(grid=grid, true=true, start=start, mask=mask, operator=operator, data=data)
 
@@ -206,7 +208,7 @@ def deep_prior(spec: dict, grid: Grid, start: torch.Tensor) -> DeepImagePrior:
     with torch.random.fork_rng():  # seeded weights, the global generator left alone
         torch.manual_seed(spec["model_seed"])
         network = UNet.fad_fwi(base_channels=size["base_channels"], depth=size["depth"],
-                               norm=None)
+                               norm=size["norm"])
     bounded = spec["method"] == "gnn"
     prior = DeepImagePrior(grid, {"velocity": start}, network=network,
                            head="tanh" if bounded else "linear",

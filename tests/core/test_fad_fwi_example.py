@@ -9,7 +9,7 @@ import pytest
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "fad_fwi.py"
 TINY = dict(nz=12, nx=16, spacing=20.0, shots=2, nt=120, dt=1.6e-3, frequency=7.0,
-            iterations=2, base_channels=4, depth=2)
+            iterations=2, base_channels=4, depth=2, norm=None)
 
 
 @pytest.fixture
