@@ -41,7 +41,7 @@ conventional ratios) and ``OUTPUT/models_<model>.png`` (methods x conditions)
 are written from the whole log.
 
 CPU sizes by default (a 30 x 80 grid of 20 m cells, 10 shots, 0.96 s, a
-small U-Net, 300 iterations: 5-10 minutes a run on one loaded core); ``--full``
+small U-Net, 200 iterations: 3-4 CPU minutes a run); ``--full``
 takes sizes near the seed's (a 128 x 256 grid of 10 m cells, 20 shots, 256
 receivers, 2 s, the seed's U-Net width with batch norm, 2000 iterations), which
 need a GPU (``--device cuda``; not tried on a GPU here).
@@ -97,7 +97,7 @@ MAX_VELOCITY = 6500.0  # m/s, pinned above any iterate: a fixed discretisation
 
 # nz, nx, spacing [m], shots, nt, dt [s], Ricker peak [Hz], iterations, U-Net
 SIZES = {"cpu": dict(nz=30, nx=80, spacing=20.0, shots=10, nt=600, dt=1.6e-3,
-                     frequency=7.0, iterations=300, base_channels=16, depth=3, norm=None),
+                     frequency=7.0, iterations=200, base_channels=16, depth=3, norm=None),
          "full": dict(nz=128, nx=256, spacing=10.0, shots=20, nt=2500, dt=0.8e-3,
                       frequency=7.0, iterations=2000, base_channels=64, depth=4,
                       norm="batch")}
@@ -115,16 +115,16 @@ def parse_args(argv=None):
     parser.add_argument("--full", action="store_true",
                         help="the seed's sizes (needs a GPU: hours on a CPU)")
     parser.add_argument("--iterations", type=int, default=None,
-                        help="Adam iterations of every method (default 300, --full 2000)")
+                        help="Adam iterations of every method (default 200, --full 2000)")
     parser.add_argument("--engine", choices=["torch", "deepwave"], default="torch",
                         help="propagator of dip, gnn and conventional")
     parser.add_argument("--lr", type=float, default=0.01,
                         help="conventional: relative Adam step (0.01: ~1 %% of the RMS "
                              "start per iteration)")
-    parser.add_argument("--dip-lr", type=float, default=5e-5,
-                        help="Adam rate of the weights (5e-5: Adam's first step moves the "
-                             "CPU-sized U-Net's model by ~80 m/s RMS; a wider network "
-                             "needs less)")
+    parser.add_argument("--dip-lr", type=float, default=2e-5,
+                        help="Adam rate of the weights (2e-5: Adam's first step moves the "
+                             "CPU-sized U-Net's model by ~30 m/s RMS, as --lr 0.01 moves "
+                             "cells; a wider network needs less)")
     parser.add_argument("--pretrain-steps", type=int, default=300)
     parser.add_argument("--gnn-scale", type=float, default=1000.0,
                         help="gnn: the tanh head's scale [m/s]")
