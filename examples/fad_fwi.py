@@ -225,7 +225,7 @@ def run_one(spec: dict) -> dict:
     device = spec["device"]
     case = build_case(spec, device)
     true, start = case["true"], case["start"].to(device)
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     options = dict(solver="adam", beta=spec["beta"], cooling_factor=1.0, alpha_s=0.0,
                    max_iterations=spec["iterations"], chi_factor=1e-6, mask=case["mask"],
                    true_model=true.to(device), name="velocity", progress=False)
@@ -236,9 +236,9 @@ def run_one(spec: dict) -> dict:
     else:
         result = jointinv.invert(case["operator"], case["data"], start, lr=spec["lr"],
                                  **options)
-    runtime = time.perf_counter() - began
+    runtime, cpu_time = time.perf_counter() - began, time.process_time() - cpu_began
     model = result.model.detach().cpu()
-    row = dict(spec, key=run_key(spec), runtime_s=runtime,
+    row = dict(spec, key=run_key(spec), runtime_s=runtime, cpu_s=cpu_time,
                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
                start_metrics=model_metrics(case["start"], true),
                **model_metrics(model, true),

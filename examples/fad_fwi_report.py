@@ -14,6 +14,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 METHOD_ORDER = ("dip", "gnn", "conventional", "deepwave")
+START_ORDER = ("smoothed", "smoothed-1d", "homogeneous")
+DATA_ORDER = ("clean", "lowcut", "noisy", "lowcut+noisy")
 METHOD_LABELS = {"dip": "DIP U-Net (FAD-FWI)", "gnn": "bounded tanh U-Net (GNN)",
                  "conventional": "conventional", "deepwave": "conventional (Deepwave)"}
 
@@ -43,8 +45,9 @@ def _groups(rows: list) -> dict:
 
 
 def _sort(rows: list) -> list:
-    conditions = list(dict.fromkeys(_condition(r) for r in rows))
-    return sorted(rows, key=lambda r: (conditions.index(_condition(r)),
+    """Starts, then percents, then data conditions, then methods, in the study's order."""
+    return sorted(rows, key=lambda r: (START_ORDER.index(r["start"]), r["percent"],
+                                       DATA_ORDER.index(r["data"]),
                                        METHOD_ORDER.index(r["method"])))
 
 
@@ -52,14 +55,16 @@ def write_table(rows: list, path: Path) -> str:
     """Markdown tables of every logged run, and the DIP / conventional ratios."""
     lines = ["# FAD-FWI study: results", "",
              "Written by `examples/fad_fwi.py` from `runs.jsonl`. MSE [(m/s)^2], PSNR [dB] "
-             "and SSIM as `jointinv.metrics` (the seed's definitions); runtime [s] "
-             "includes the networks' pre-training; peak memory is the run's process "
-             "peak resident set size [MB] (interpreter and libraries included).", ""]
+             "and SSIM as `jointinv.metrics` (the seed's definitions); wall and CPU "
+             "time [s] include the networks' pre-training (wall time depends on the "
+             "machine's load; CPU time is that of the run's process, '-' where not "
+             "logged); peak memory is the run's process peak resident set size [MB] "
+             "(interpreter and libraries included).", ""]
     for (size, model, iterations, engine), group in _groups(rows).items():
         lines += [f"## {model} ({size} sizes, {iterations} Adam iterations, engine "
                   f"{engine})", "",
-                  "| method | start | data | MSE | SSIM | PSNR | runtime [s] | peak [MB] |",
-                  "|---|---|---|---:|---:|---:|---:|---:|"]
+                  "| method | start | data | MSE | SSIM | PSNR | wall [s] | CPU [s] | peak [MB] |",
+                  "|---|---|---|---:|---:|---:|---:|---:|---:|"]
         starts_done = set()
         for row in _sort(group):
             condition = _condition(row)
@@ -68,11 +73,12 @@ def write_table(rows: list, path: Path) -> str:
                 start = row["start_metrics"]
                 lines.append(f"| (start) | {_condition_label(condition).split(',')[0]} | - "
                              f"| {start['mse']:.1f} | {start['ssim']:.4f} | "
-                             f"{start['psnr']:.2f} | - | - |")
+                             f"{start['psnr']:.2f} | - | - | - |")
             shift = f" {row['percent']:+g} %" if row["percent"] else ""
+            cpu = f"{row['cpu_s']:.0f}" if "cpu_s" in row else "-"
             lines.append(f"| {METHOD_LABELS[row['method']]} | {row['start']}{shift} | "
                          f"{row['data']} | {row['mse']:.1f} | {row['ssim']:.4f} | "
-                         f"{row['psnr']:.2f} | {row['runtime_s']:.0f} | "
+                         f"{row['psnr']:.2f} | {row['runtime_s']:.0f} | {cpu} | "
                          f"{row['peak_rss_mb']:.0f} |")
         lines += [""] + _ratio_table(group)
     failed = [row for row in rows if "error" in row]
