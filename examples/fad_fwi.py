@@ -126,6 +126,9 @@ def parse_args(argv=None):
                              "CPU-sized U-Net's model by ~30 m/s RMS, as --lr 0.01 moves "
                              "cells; a wider network needs less)")
     parser.add_argument("--pretrain-steps", type=int, default=300)
+    parser.add_argument("--dip-scale", type=float, default=None,
+                        help="dip: the linear head's scale [m/s] (default: the start's "
+                             "spread; 5 %% of its mean for a homogeneous start)")
     parser.add_argument("--gnn-scale", type=float, default=1000.0,
                         help="gnn: the tanh head's scale [m/s]")
     parser.add_argument("--beta", type=float, default=1e-4, help="smoothness weight (all)")
@@ -156,6 +159,8 @@ def run_key(spec: dict) -> str:
     tuning = (f"lr{spec['lr']:g}-dlr{spec['dip_lr']:g}-pre{spec['pretrain_steps']}"
               f"-g{spec['gnn_scale']:g}-b{spec['beta']:g}-sm{spec['smoothing'] or 0:g}"
               f"-s{spec['model_seed']}-{spec['noise_seed']}")
+    if spec.get("dip_scale"):  # only when given, so older keys stay valid
+        tuning += f"-hs{spec['dip_scale']:g}"
     return f"{case}/{tuning}"
 
 
@@ -212,7 +217,9 @@ def deep_prior(spec: dict, grid: Grid, start: torch.Tensor) -> DeepImagePrior:
     bounded = spec["method"] == "gnn"
     prior = DeepImagePrior(grid, {"velocity": start}, network=network,
                            head="tanh" if bounded else "linear",
-                           scale={"velocity": spec["gnn_scale"]} if bounded else None,
+                           scale={"velocity": spec["gnn_scale"] if bounded
+                                  else spec["dip_scale"]}
+                           if bounded or spec.get("dip_scale") else None,
                            seed=spec["model_seed"])
     if spec["pretrain_steps"]:
         prior.pretrain({"velocity": start}, steps=spec["pretrain_steps"], lr=1e-3)
@@ -272,7 +279,8 @@ def specs(args) -> list:
     """Every run the arguments ask for, in a stable order."""
     fixed = dict(size=args.size, iterations=args.iterations, engine=args.engine, lr=args.lr,
                  dip_lr=args.dip_lr, pretrain_steps=args.pretrain_steps,
-                 gnn_scale=args.gnn_scale, beta=args.beta, smoothing=args.smoothing,
+                 gnn_scale=args.gnn_scale, dip_scale=args.dip_scale, beta=args.beta,
+                 smoothing=args.smoothing,
                  model_seed=args.model_seed, noise_seed=args.noise_seed,
                  threads=args.threads, device=args.device, output=str(args.output))
     return [dict(fixed, model=model, start=start, percent=percent, data=data, method=method)

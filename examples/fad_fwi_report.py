@@ -76,7 +76,10 @@ def write_table(rows: list, path: Path) -> str:
                              f"{start['psnr']:.2f} | - | - | - |")
             shift = f" {row['percent']:+g} %" if row["percent"] else ""
             cpu = f"{row['cpu_s']:.0f}" if "cpu_s" in row else "-"
-            lines.append(f"| {METHOD_LABELS[row['method']]} | {row['start']}{shift} | "
+            label = METHOD_LABELS[row["method"]]
+            if row["method"] == "dip" and row.get("dip_scale"):
+                label += f", head scale {row['dip_scale']:g} m/s"
+            lines.append(f"| {label} | {row['start']}{shift} | "
                          f"{row['data']} | {row['mse']:.1f} | {row['ssim']:.4f} | "
                          f"{row['psnr']:.2f} | {row['runtime_s']:.0f} | {cpu} | "
                          f"{row['peak_rss_mb']:.0f} |")
