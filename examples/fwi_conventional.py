@@ -44,10 +44,10 @@ Run::
 """
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from matplotlib.figure import Figure
 
@@ -55,8 +55,11 @@ import jointinv
 from jointinv import Data, Grid
 from jointinv.metrics import model_metrics
 from jointinv.synthetic import perturbed_model, smoothed_1d_model, velocity_model
-from jointinv.waveforms import lowcut, noisy_data
+from jointinv.waveforms import lowcut
 from jointinv.wavelets import ricker
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fwi_survey import acquisition, observed_data  # noqa: E402 - the sibling example
 
 WATER_VELOCITY = 1500.0  # m/s
 V_MIN, V_MAX = 1500.0, 4500.0  # m/s
@@ -105,32 +108,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def acquisition(grid: Grid, n_shots: int):
-    """Sources and receivers (x, z) [m] along the surface, 1.5 cells deep."""
-    depth = grid.z0 + 1.5 * grid.dz
-    source_x = np.linspace(grid.x0 + grid.dx, grid.x_max - grid.dx, n_shots)
-    sources = np.column_stack([source_x, np.full(n_shots, depth)])
-    receivers = np.column_stack([grid.cell_centers_x, np.full(grid.nx, depth)])
-    return sources, receivers
-
-
-def observed_data(operator, true_model, args) -> Data:
-    """Synthetic data with the requested noise and low-cut."""
-    with torch.no_grad():
-        clean = operator(true_model)
-    sigma_0 = float(clean.std(correction=0))
-    if args.noise:
-        data = noisy_data(clean, fraction=args.noise_fraction, seed=args.noise_seed)
-    else:
-        # Clean data: the same nominal uncertainty, so beta means the same thing.
-        data = Data(clean, standard_deviation=args.noise_fraction * sigma_0, clean=clean)
-    if args.lowcut:
-        data = Data(lowcut(data.observed, args.dt, args.cutoff),
-                    standard_deviation=data.standard_deviation,
-                    clean=lowcut(clean, args.dt, args.cutoff))
-    return data
-
-
 def plot_gathers(data: Data, predicted: torch.Tensor, dt: float, path: Path, shot: int):
     """Observed and predicted gathers of one shot and their difference."""
     panels = {"observed": data.observed[shot], "predicted": predicted[shot],
@@ -167,7 +144,9 @@ def main(argv=None):
                   pml_width=10, engine=args.engine)
     recording = jointinv.create_physics("acoustic", grid, sources, receivers,
                                         wavelet=wavelet, **common)
-    data = observed_data(recording, true_model, args)
+    data = observed_data(recording, true_model, args.dt, noise=args.noise, low_cut=args.lowcut,
+                         noise_fraction=args.noise_fraction, cutoff=args.cutoff,
+                         noise_seed=args.noise_seed)
     inversion_wavelet = lowcut(wavelet, args.dt, args.cutoff) if args.lowcut else wavelet
     operator = jointinv.create_physics("acoustic", grid, sources, receivers,
                                        wavelet=inversion_wavelet, **common)

@@ -10,6 +10,8 @@
   :data:`FAMILIES_SHARED` draws a :class:`UnitModel` (layers, faults, dikes,
   blocks, channels, lenses, unconformities) and :func:`draw_sample` paints
   any number of properties on it, deterministically per sample index.
+- :func:`overthrust_model` — an Overthrust-like model: layers repeated by
+  ramp-flat thrust faults (:class:`Thrust`), velocity 2000–6000 m/s.
 - Initial-model builders for inversions: :func:`smoothed_model`,
   :func:`smoothed_1d_model`, :func:`homogeneous_model`,
   :func:`linear_gradient_model` and :func:`perturbed_model`.
@@ -23,6 +25,7 @@ from .initial_models import (
     smoothed_1d_model,
     smoothed_model,
 )
+from .overthrust import Thrust, overthrust_model, overthrust_units
 from .petrophysics import DEFAULT_PROPERTIES, DEFAULT_RANGES, check_properties, paint_units
 from .random_fields import gaussian_random_field, matern_correlation
 from .shared_samples import (
@@ -45,6 +48,7 @@ __all__ = [
     "Fault",
     "Fold",
     "Structure",
+    "Thrust",
     "UnitModel",
     "available_families",
     "check_properties",
@@ -56,6 +60,8 @@ __all__ = [
     "linear_gradient_model",
     "load_family",
     "matern_correlation",
+    "overthrust_model",
+    "overthrust_units",
     "paint_units",
     "perturbed_model",
     "random_structure",

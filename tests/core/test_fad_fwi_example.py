@@ -1,0 +1,54 @@
+"""The FAD-FWI study example runs at a tiny size, logs one row per run and resumes."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "fad_fwi.py"
+TINY = dict(nz=12, nx=16, spacing=20.0, shots=2, nt=120, dt=1.6e-3, frequency=7.0,
+            iterations=2, base_channels=4, depth=2, norm=None)
+
+
+@pytest.fixture
+def study(monkeypatch):
+    spec = importlib.util.spec_from_file_location("fad_fwi_example", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the example adds its folder
+    spec.loader.exec_module(module)
+    monkeypatch.setitem(module.SIZES, "cpu", TINY)
+    return module
+
+
+def test_runs_log_resume_table_and_figure(study, tmp_path, capsys):
+    argv = ["--methods", "dip", "conventional", "--data", "lowcut+noisy", "--pretrain-steps",
+            "2", "--in-process", "--output", str(tmp_path)]
+    study.main(argv)
+    rows = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert [r["method"] for r in rows] == ["dip", "conventional"]
+    assert len({r["key"] for r in rows}) == 2
+    for row in rows:
+        assert row["mse"] > 0 and -1 <= row["ssim"] <= 1 and len(row["misfit"]) >= 2
+        assert row["runtime_s"] > 0 and row["peak_rss_mb"] > 0
+    table = (tmp_path / "results.md").read_text()
+    assert "| smoothed, lowcut+noisy |" in table and "MSE DIP / conventional" in table
+    assert (tmp_path / "models_overthrust_cpu.png").stat().st_size > 1000
+    capsys.readouterr()
+    study.main(argv)  # a rerun skips what is logged
+    assert "0 runs to do (2 in" in capsys.readouterr().out
+    assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 2
+
+
+def test_a_torn_last_line_is_ignored(study, tmp_path):
+    log = tmp_path / "runs.jsonl"
+    log.write_text(json.dumps({"key": "a"}) + "\n" + '{"key": "b", "ms')
+    assert [row["key"] for row in study.read_log(log)] == ["a"]
+
+
+def test_bad_arguments_are_refused(study):
+    with pytest.raises(SystemExit):
+        study.parse_args(["--methods", "svm"])
+    with pytest.raises(SystemExit):
+        study.parse_args(["--iterations", "0"])
