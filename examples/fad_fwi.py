@@ -65,12 +65,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from jointinv.networks import UNet
 
 import jointinv
 from jointinv import Grid
 from jointinv.deep_image_prior import DeepImagePrior
 from jointinv.metrics import model_metrics
-from jointinv.networks import UNet
 from jointinv.synthetic import (
     homogeneous_model,
     overthrust_model,
