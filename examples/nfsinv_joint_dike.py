@@ -4,7 +4,8 @@ A coordinate MLP with two outputs (NFs-Inv's network, :class:`jointinv.neural_fi
 gives the velocity [m/s] (through a slowness head) and the log10 resistivity
 of :func:`jointinv.joint_cases.joint_case` ``("dike")`` — cross-hole travel
 times and a surface dipole-dipole DC line over a 45-degree dike on 40 x 20
-cells. The shared hidden layers are the only coupling. Compared:
+cells — or of the built-in ``"fault"`` case (``--case fault``). The shared
+hidden layers are the only coupling. Compared:
 
 - independent and cross-gradient joint inversion of cell models (the
   project's Gauss-Newton defaults);
@@ -25,7 +26,8 @@ wall time.
 
 Run::
 
-    python examples/nfsinv_joint_dike.py [--iterations 1500] [--decay 150] [--output DIR]
+    python examples/nfsinv_joint_dike.py [--case dike|fault] [--iterations 1500] [--decay 150]
+                                         [--output DIR]
 """
 
 import argparse
@@ -49,6 +51,8 @@ def field(grid, keys, decay: float, seed: int = 0) -> NeuralField:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--case", default="dike", choices=["dike", "fault"],
+                        help="built-in joint case (default: %(default)s)")
     parser.add_argument("--iterations", type=int, default=1500)
     parser.add_argument("--decay", type=float, default=150.0)
     parser.add_argument("--output", default="examples/output/nfsinv_joint_dike")
@@ -57,7 +61,7 @@ def main():
                              "nf_joint_cross_gradient")
     args = parser.parse_args()
 
-    cases = joint_case("dike")
+    cases = joint_case(args.case)
     setups = {key: PhysicsSetup(c.operator, c.data, c.initial_model, true_model=c.true_model)
               for key, c in cases.items()}
     grid = cases["traveltime"].operator.grid
