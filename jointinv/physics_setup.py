@@ -71,9 +71,10 @@ DEFAULT_RECIPROCAL_SLOW_RANGE = 100.0
 
 
 def _default_reciprocal_bounds(initial_model):
-    """``(min / 100, max * 3)`` of the start (:data:`DEFAULT_RECIPROCAL_SLOW_RANGE`,
-    :data:`DEFAULT_RECIPROCAL_RANGE`).
+    """Default velocity bounds of a reciprocal map: ``(min / 100, max * 3)`` of the start.
 
+    The factors are :data:`DEFAULT_RECIPROCAL_SLOW_RANGE` and
+    :data:`DEFAULT_RECIPROCAL_RANGE`.
     The regularization is quadratic in slowness, which does not see the
     velocity blow up as slowness nears 0: where few ray directions cross
     (cells by a source or receiver at the grid's edge) the regularized
