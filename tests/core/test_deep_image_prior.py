@@ -80,3 +80,37 @@ def test_bad_input_is_named(grid):
         DeepImagePrior(grid, {"velocity": torch.zeros(3, 3, dtype=torch.float64)})
     with pytest.raises(ValueError, match="cannot honour model bounds"):
         DeepImagePrior(grid, start).check_bounds(1500.0, 2500.0)
+
+
+def test_one_two_channel_prior_drives_two_physics_in_a_joint_strategy(grid):
+    """A U-Net with P = 2 output channels fits two physics at once through run_strategy."""
+    from jointinv import PhysicsSetup
+    from jointinv.strategies import run_strategy
+
+    depths = np.linspace(2.5, 47.5, 8)
+    left, right = np.column_stack([0 * depths, depths]), np.column_stack([0 * depths + 60.0,
+                                                                          depths])
+    tomo = jointinv.create_physics("traveltime", grid, left, right)
+    slowness = jointinv.create_physics("traveltime_slowness", grid, right, left)
+    velocity = torch.full(grid.shape, 2000.0, dtype=torch.float64)
+    velocity[3:7, 4:8] = 1700.0
+    setups = {"tt": PhysicsSetup(tomo, tomo.simulate(velocity, relative_error=0.005,
+                                                     noise_floor=1e-6, seed=0),
+                                 torch.full_like(velocity, 2000.0)),
+              "slow": PhysicsSetup(slowness, slowness.simulate(1.0 / velocity,
+                                                               relative_error=0.005,
+                                                               noise_floor=1e-6, seed=1),
+                                   torch.full_like(velocity, 1 / 2000.0))}
+    prior = DeepImagePrior(grid, {k: s.initial_model for k, s in setups.items()},
+                           network=_small_unet(out_channels=2))
+    result = run_strategy("joint", setups, coupling=None, parameterization=prior,
+                          solver="adam", lr=1e-3, max_iterations=150,
+                          progress=False)
+    first, last = result.history[0], result.history[-1]
+    for key in setups:
+        assert last[f"phi_d[{key}]"] < 0.1 * first[f"phi_d[{key}]"]
+        assert result.models[key].shape == grid.shape
+    # both properties come from the one network: its two channels, at the same weights
+    with torch.no_grad():
+        out = prior()
+    torch.testing.assert_close(result.models["slow"].to(out["slow"]), out["slow"])
