@@ -111,6 +111,12 @@ def _ratio_table(group: list) -> list:
     return lines + [""] if found else []
 
 
+def _saved(folder: Path, row: dict, suffix: str = ""):
+    """The model array a run saved (``suffix`` "_start": its start), or None if absent."""
+    path = folder / "models" / f"{row['key'].replace('/', '_')}{suffix}.npy"
+    return np.load(path) if path.exists() else None
+
+
 def write_figures(rows: list, folder: Path) -> list:
     """One PNG per model: true model, then the start and each method per condition."""
     folder = Path(folder)
@@ -135,18 +141,19 @@ def write_figures(rows: list, folder: Path) -> list:
             ax.set_axis_off()
         by = {(_condition(r), r["method"]): r for r in group}
         for column, condition in enumerate(conditions, 1):
-            any_row = next(r for r in group if _condition(r) == condition)
-            stem = any_row["key"].replace("/", "_")
-            axes[0, column].imshow(np.load(folder / "models" / f"{stem}_start.npy"), **limits)
+            starts = (_saved(folder, r, "_start") for r in group if _condition(r) == condition)
+            start = next((array for array in starts if array is not None), None)
+            if start is not None:
+                axes[0, column].imshow(start, **limits)
             axes[0, column].set_title(f"start; {_condition_label(condition)}", fontsize=7)
             for line, method in enumerate(methods, 1):
                 row = by.get((condition, method))
                 ax = axes[line, column]
-                if row is None:
+                recovered = None if row is None else _saved(folder, row)
+                if recovered is None:  # not run, or run in another clone (arrays not in git)
                     ax.set_axis_off()
                     continue
-                ax.imshow(np.load(folder / "models" / f"{row['key'].replace('/', '_')}.npy"),
-                          **limits)
+                ax.imshow(recovered, **limits)
                 ax.set_title(f"{method}: MSE {row['mse']:.0f}, SSIM {row['ssim']:.3f}",
                              fontsize=7)
                 if column == 1:
