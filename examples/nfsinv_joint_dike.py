@@ -22,8 +22,8 @@ Neural fields: Adam (lr 1e-3) on NFs-Inv's annealed objective
 physics' smallness + smoothness times its estimated beta, plus the coupling),
 stopping when both data sets reach chi^2 = N or after ``--iterations``.
 Sigmoid heads bound slowness to 1/2600..1/1200 s/m and log10 resistivity to
-0.5..2.5. Deep image priors: linear heads around the starting models,
-pre-trained to them (200 Adam steps), then Adam (lr 1e-3) on the project's
+0.5..2.5. Deep image priors: pre-trained to the starting models (200 Adam
+steps), then Adam (lr 1e-3) on the project's
 usual objective (beta cooling), stopping when both data sets reach chi^2 = N
 or after ``--iterations``. Their heads (``--prior-head``): bounded ``tanh``
 (default) spanning the same ranges as the fields' heads, or ``linear`` around
