@@ -7,6 +7,7 @@ import time
 import torch
 
 from ..validation import check_choice, check_positive_float, check_positive_int
+from .cooling import WindowedYield
 from .gauss_newton import record, undefined_couplings_sit_out
 from .progress import IterationReporter
 
@@ -159,7 +160,11 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr=None,
         above its target is divided by ``cooling_factor`` (1: betas fixed),
         as Gauss-Newton does. The new betas take effect from the next
         evaluation, so a step never mixes two objectives (L-BFGS's line
-        search sees one). Off when a module sets a ``schedule``.
+        search sees one). The couplings over a data set that stands still
+        above its target yield: divided by ``cooling_factor`` after each
+        further window of iterations without progress
+        (:class:`~jointinv.solvers.cooling.WindowedYield`). Off when a module
+        sets a ``schedule``.
 
     A module's ``schedule`` (:class:`jointinv.neural_field.Annealing`) replaces
     the objective by ``(1 - b(t)) phi_d + b(t) (beta phi_m + couplings)`` at
@@ -201,6 +206,9 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr=None,
     if schedule is not None:
         stop_at_target = stop_at_target and schedule.stop_at_target
         cooling_factor = 1.0  # the schedule owns the balance of the terms
+    # couplings that hold a data set still above its target yield (cooled like betas)
+    yielder = (WindowedYield(problem, cooling_factor)
+               if cooling_factor > 1.0 and problem.couplings else None)
     params = [p for group in groups for p in group["params"]]
     if optimizer == "adam":
         opt = torch.optim.Adam(groups)
@@ -299,6 +307,10 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr=None,
                 module.project_()
         if cooling_factor > 1.0 and (iteration + 1) % cooling_rate == 0:
             _cool(problem, misfits, cooling_factor)
+        if yielder is not None and yielder(misfits):
+            # the objective lost most of a term: moments (Adam) or curvature pairs
+            # (L-BFGS) gathered under the old weights would keep its scale
+            opt.state.clear()
     if batches is not None:
         batches.release()
     history[-1]["stopped"] = reason

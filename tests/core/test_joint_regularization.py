@@ -139,3 +139,47 @@ def test_lbfgs_leaves_flat_starting_models_at_a_large_cross_gradient_weight(setu
         assert result.misfit(key) <= setups[key].data.n_data
     assert result.history[0]["lambda[cross_gradient[a,b]]"] == 0.0  # sat out the first step
     assert result.history[-1]["lambda[cross_gradient[a,b]]"] > 0.0
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_first_order_solvers_let_a_large_coupling_yield_to_the_targets(setups, solver):
+    # at weight 1e4 both stayed at chi^2/N 12-14 for 300 iterations: Adam's and
+    # L-BFGS's betas cooled to nothing while the coupling held the data
+    result = run_strategy("joint", setups, coupling={"kind": "cross_gradient", "weight": 1e4},
+                          solver=solver, max_iterations=300, progress=False)
+    for key in ("a", "b"):
+        assert result.misfit(key) <= setups[key].data.n_data
+    name = next(k for k in result.history[0] if k.startswith("lambda["))
+    weights = [row[name] for row in result.history[1:]]
+    assert weights[-1] < 0.1 * weights[0]
+    # a coupling the data can live with keeps its weight
+    gentle = run_strategy("joint", setups, coupling={"kind": "cross_gradient", "weight": 1.0},
+                          solver=solver, max_iterations=300, progress=False)
+    assert len({row[name] for row in gentle.history[1:]}) == 1
+
+
+def test_windowed_yield_cools_couplings_only_over_a_data_set_that_stands_still():
+    from types import SimpleNamespace
+
+    from jointinv.solvers.cooling import WindowedYield
+
+    term = SimpleNamespace(keys=("a", "b"))
+    problem = SimpleNamespace(couplings=[("lambda", 8.0, term)],
+                              targets=lambda: {"a": 100.0, "b": 100.0, "c": 100.0})
+    yielder = WindowedYield(problem, factor=2.0, window=2)
+
+    def run(misfits):
+        return [yielder(misfits) for _ in range(2)][-1]
+
+    # progress of 50 % of the excess per window, and a data set at target: no yield
+    for excess in (800.0, 400.0, 200.0):
+        assert run({"a": 100.0 + excess, "b": 50.0, "c": 50.0}) == set()
+    assert problem.couplings[0][1] == 8.0
+    # 'a' stands still: the first stalled window counts, the second yields
+    assert run({"a": 300.0, "b": 50.0, "c": 50.0}) == set()
+    assert run({"a": 300.0, "b": 50.0, "c": 50.0}) == {"a"}
+    assert problem.couplings[0][1] == 4.0
+    # a data set no coupling reads ('c') never makes a coupling yield
+    for _ in range(4):
+        assert run({"a": 50.0, "b": 50.0, "c": 900.0}) == set()
+    assert problem.couplings[0][1] == 4.0
