@@ -56,9 +56,11 @@ class SolverOptions:
     cooling_factor : float, >= 1
         Every solver divides beta by it every ``cooling_rate`` iterations
         while the data set is above its target (SimPEG's ``BetaSchedule``);
-        1 keeps the betas fixed. Gauss-Newton also divides the weights of the
-        couplings over a data set that stalls above its target
-        (:class:`jointinv.solvers.cooling.Cooling`). First-order solvers
+        1 keeps the betas fixed. Every solver also divides the weights of the
+        couplings over a data set that stalls above its target: Gauss-Newton
+        per cooling step (:class:`jointinv.solvers.cooling.Cooling`), Adam and
+        L-BFGS per window of 10 iterations
+        (:class:`jointinv.solvers.cooling.WindowedYield`). First-order solvers
         apply the new beta from the next evaluation; a parameterization's
         ``schedule`` (annealing) replaces the cooling.
     cooling_rate : int, >= 1
