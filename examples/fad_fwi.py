@@ -195,8 +195,10 @@ def build_case(spec: dict, device: str = "cpu") -> dict:
     wavelet = ricker(size["frequency"], size["nt"], size["dt"], dtype=torch.float64)
     low_cut = "lowcut" in spec["data"]
     engine = "deepwave" if spec["method"] == "deepwave" else spec["engine"]
+    # a start raised by +p % raises the pinned maximum alike (it must stay above every iterate)
+    max_velocity = MAX_VELOCITY * (1.0 + max(spec["percent"], 0.0) / 100.0)
     common = dict(dt=size["dt"], nt=size["nt"], frequency=size["frequency"],
-                  max_velocity=MAX_VELOCITY, pml_width=10, engine=engine)
+                  max_velocity=max_velocity, pml_width=10, engine=engine)
     recording = jointinv.create_physics("acoustic", grid, sources, receivers,
                                         wavelet=wavelet, **common).to(device)
     data = observed_data(recording, true.to(device), size["dt"], low_cut=low_cut,

@@ -52,3 +52,13 @@ def test_bad_arguments_are_refused(study):
         study.parse_args(["--methods", "svm"])
     with pytest.raises(SystemExit):
         study.parse_args(["--iterations", "0"])
+
+
+def test_a_raised_start_runs(study, tmp_path):
+    # +30 % lifts the start above the pinned maximum velocity: Deepwave refused
+    # every raised-start run ("max_vel ... less than the model's ... maximum")
+    study.main(["--methods", "conventional", "--data", "clean", "--percent", "30",
+                "--engine", "deepwave", "--in-process", "--output", str(tmp_path)])
+    rows = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert [row["percent"] for row in rows] == [30.0]
+    assert "error" not in rows[0] and rows[0]["mse"] > 0
