@@ -32,7 +32,8 @@ model), each optionally off by ``--percent`` (perturbed_model); data
 Every run appends one line to ``OUTPUT/runs.jsonl`` (MSE [(m/s)^2], SSIM,
 PSNR [dB] of ``jointinv.metrics``, runtime [s], peak memory [MB], the misfit
 history) and saves its model to ``OUTPUT/models/``; a rerun skips the runs
-already logged (Ctrl-C loses at most the current run). Each run is its own
+already logged and tries the failed ones again (Ctrl-C loses at most the
+current run). Each run is its own
 process, so the peak memory is that process's peak resident set size
 (``resource.getrusage``; it includes about 300-400 MB of Python, torch and
 NumPy; on a GPU, torch's peak allocation is logged as well). Then
@@ -303,7 +304,7 @@ def main(argv=None):
     args.output.mkdir(parents=True, exist_ok=True)
     log = args.output / "runs.jsonl"
     if not args.report_only:
-        done = {row["key"] for row in read_log(log)}
+        done = {row["key"] for row in read_log(log) if "error" not in row}
         todo = [s for s in specs(args) if run_key(s) not in done]
         print(f"{len(todo)} runs to do ({len(done)} in {log})", flush=True)
         for number, spec in enumerate(todo, 1):

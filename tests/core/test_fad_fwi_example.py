@@ -62,3 +62,18 @@ def test_a_raised_start_runs(study, tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
     assert [row["percent"] for row in rows] == [30.0]
     assert "error" not in rows[0] and rows[0]["mse"] > 0
+
+
+def test_a_failed_run_is_tried_again(study, tmp_path, capsys):
+    argv = ["--methods", "conventional", "--data", "clean", "--in-process",
+            "--output", str(tmp_path)]
+    study.main(argv)
+    log = tmp_path / "runs.jsonl"
+    row = json.loads(log.read_text())
+    failed = {key: row[key] for key in ("key", "method", "model", "size")}
+    log.write_text(json.dumps({**failed, "error": "diverged"}) + "\n")
+    capsys.readouterr()
+    study.main(argv)
+    assert "1 runs to do" in capsys.readouterr().out
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert "error" in rows[0] and "error" not in rows[1] and rows[1]["key"] == row["key"]
