@@ -134,6 +134,9 @@ def parse_args(argv=None):
     parser.add_argument("--gnn-scale", type=float, default=1000.0,
                         help="gnn: the tanh head's scale [m/s]")
     parser.add_argument("--beta", type=float, default=1e-4, help="smoothness weight (all)")
+    parser.add_argument("--stop-at-target", action="store_true",
+                        help="every method stops once chi^2 <= N (the discrepancy principle, "
+                             "the project's default) instead of running all --iterations")
     parser.add_argument("--smoothing", type=float, default=None,
                         help="start models' Gaussian smoothing [m] (default 8 cells)")
     parser.add_argument("--model-seed", type=int, default=0)
@@ -163,6 +166,8 @@ def run_key(spec: dict) -> str:
               f"-s{spec['model_seed']}-{spec['noise_seed']}")
     if spec.get("dip_scale"):  # only when given, so older keys stay valid
         tuning += f"-hs{spec['dip_scale']:g}"
+    if spec.get("stop_at_target"):
+        tuning += "-stop"
     return f"{case}/{tuning}"
 
 
@@ -238,7 +243,8 @@ def run_one(spec: dict) -> dict:
     true, start = case["true"], case["start"].to(device)
     began, cpu_began = time.perf_counter(), time.process_time()
     options = dict(solver="adam", beta=spec["beta"], cooling_factor=1.0, alpha_s=0.0,
-                   max_iterations=spec["iterations"], chi_factor=1e-6, mask=case["mask"],
+                   max_iterations=spec["iterations"],
+                   chi_factor=1.0 if spec.get("stop_at_target") else 1e-6, mask=case["mask"],
                    true_model=true.to(device), name="velocity", progress=False)
     if spec["method"] in ("dip", "gnn"):
         prior = deep_prior(spec, case["grid"], start).to(device)
@@ -284,7 +290,7 @@ def specs(args) -> list:
     fixed = dict(size=args.size, iterations=args.iterations, engine=args.engine, lr=args.lr,
                  dip_lr=args.dip_lr, pretrain_steps=args.pretrain_steps,
                  gnn_scale=args.gnn_scale, dip_scale=args.dip_scale, beta=args.beta,
-                 smoothing=args.smoothing,
+                 smoothing=args.smoothing, stop_at_target=args.stop_at_target,
                  model_seed=args.model_seed, noise_seed=args.noise_seed,
                  threads=args.threads, device=args.device, output=str(args.output))
     return [dict(fixed, model=model, start=start, percent=percent, data=data, method=method)

@@ -36,11 +36,12 @@ def _latest(rows: list) -> dict:
 
 
 def _groups(rows: list) -> dict:
-    """``{(size, model, iterations, engine): [rows]}`` in log order."""
+    """``{(size, model, iterations, engine, stop_at_target): [rows]}`` in log order."""
     groups = {}
     for row in _latest(rows).values():
-        groups.setdefault((row["size"], row["model"], row["iterations"], row["engine"]),
-                          []).append(row)
+        key = (row["size"], row["model"], row["iterations"], row["engine"],
+               bool(row.get("stop_at_target")))
+        groups.setdefault(key, []).append(row)
     return groups
 
 
@@ -60,9 +61,10 @@ def write_table(rows: list, path: Path) -> str:
              "machine's load; CPU time is that of the run's process, '-' where not "
              "logged); peak memory is the run's process peak resident set size [MB] "
              "(interpreter and libraries included).", ""]
-    for (size, model, iterations, engine), group in _groups(rows).items():
-        lines += [f"## {model} ({size} sizes, {iterations} Adam iterations, engine "
-                  f"{engine})", "",
+    for (size, model, iterations, engine, stop), group in _groups(rows).items():
+        budget = (f"at most {iterations} Adam iterations, stopped at chi^2 = N" if stop
+                  else f"{iterations} Adam iterations")
+        lines += [f"## {model} ({size} sizes, {budget}, engine {engine})", "",
                   "| method | start | data | MSE | SSIM | PSNR | wall [s] | CPU [s] | peak [MB] |",
                   "|---|---|---|---:|---:|---:|---:|---:|---:|"]
         starts_done = set()
@@ -121,7 +123,9 @@ def write_figures(rows: list, folder: Path) -> list:
     """One PNG per model: true model, then the start and each method per condition."""
     folder = Path(folder)
     paths = []
-    for (size, model, _, _), group in _groups(rows).items():
+    first_group = {}  # the first group of each model keeps the plain file name
+    for (size, model, iterations, _, stop), group in _groups(rows).items():
+        plain = first_group.setdefault((size, model), (iterations, stop)) == (iterations, stop)
         group = _sort(group)
         conditions = list(dict.fromkeys(_condition(r) for r in group))
         methods = [m for m in METHOD_ORDER if any(r["method"] == m for r in group)]
@@ -159,7 +163,8 @@ def write_figures(rows: list, folder: Path) -> list:
                 if column == 1:
                     ax.set_ylabel(METHOD_LABELS[method], fontsize=7)
         figure.colorbar(image, ax=axes[:, -1], label="velocity [m/s]", shrink=0.8)
-        path = folder / f"models_{model}_{size}.png"
+        suffix = "" if plain else f"_{iterations}it" + ("_stop" if stop else "")
+        path = folder / f"models_{model}_{size}{suffix}.png"
         figure.savefig(path, dpi=80)
         paths.append(path)
     return paths

@@ -77,3 +77,16 @@ def test_a_failed_run_is_tried_again(study, tmp_path, capsys):
     assert "1 runs to do" in capsys.readouterr().out
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     assert "error" in rows[0] and "error" not in rows[1] and rows[1]["key"] == row["key"]
+
+
+def test_stop_at_target_ends_each_run_at_the_noise_level(study, tmp_path):
+    argv = ["--methods", "conventional", "--data", "noisy", "--iterations", "60", "--in-process",
+            "--output", str(tmp_path)]
+    study.main(argv + ["--stop-at-target"])
+    study.main(argv)  # the fixed budget: a run of its own
+    stopped, full = (json.loads(line) for line in
+                     (tmp_path / "runs.jsonl").read_text().splitlines())
+    assert stopped["key"].endswith("-stop") and not full["key"].endswith("-stop")
+    n_data = 2 * 16 * 120  # shots x receivers x samples of the tiny survey
+    assert len(stopped["misfit"]) < len(full["misfit"]) == 61
+    assert stopped["misfit"][-1] <= n_data < stopped["misfit"][-2]
