@@ -124,8 +124,9 @@ def write_figures(rows: list, folder: Path) -> list:
     folder = Path(folder)
     paths = []
     first_group = {}  # the first group of each model keeps the plain file name
-    for (size, model, iterations, _, stop), group in _groups(rows).items():
-        plain = first_group.setdefault((size, model), (iterations, stop)) == (iterations, stop)
+    for (size, model, iterations, engine, stop), group in _groups(rows).items():
+        first_iterations, first_engine = first_group.setdefault((size, model),
+                                                                (iterations, engine))
         group = _sort(group)
         conditions = list(dict.fromkeys(_condition(r) for r in group))
         methods = [m for m in METHOD_ORDER if any(r["method"] == m for r in group)]
@@ -163,7 +164,8 @@ def write_figures(rows: list, folder: Path) -> list:
                 if column == 1:
                     ax.set_ylabel(METHOD_LABELS[method], fontsize=7)
         figure.colorbar(image, ax=axes[:, -1], label="velocity [m/s]", shrink=0.8)
-        suffix = "" if plain else f"_{iterations}it" + ("_stop" if stop else "")
+        suffix = ((f"_{iterations}it" if iterations != first_iterations else "")
+                  + (f"_{engine}" if engine != first_engine else "") + ("_stop" if stop else ""))
         path = folder / f"models_{model}_{size}{suffix}.png"
         figure.savefig(path, dpi=80)
         paths.append(path)
