@@ -308,8 +308,8 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr=None,
         if cooling_factor > 1.0 and (iteration + 1) % cooling_rate == 0:
             _cool(problem, misfits, cooling_factor)
         if yielder is not None and yielder(misfits):
-            # the objective lost most of a term: moments (Adam) or curvature pairs
-            # (L-BFGS) gathered under the old weights would keep its scale
+            # a coupling weight just fell: moments (Adam) or curvature pairs (L-BFGS)
+            # gathered under the old weight would keep its gradients' scale
             opt.state.clear()
     if batches is not None:
         batches.release()
