@@ -15,7 +15,10 @@ reset). ``first_call_peak_mb`` is the same for the first call (it includes
 the compilation). Both libraries use
 the same discretisation: float32, accuracy 8, 20-cell PML, pinned
 ``max_vel``/``pml_freq``, one internal step per sample, Deepwave's source
-convention.
+convention. Our forward-only pass runs the C time loop
+(``jointinv.physics.acoustic_native``; ``native_build_s`` is the time to
+compile it into an empty cache, paid once per machine); ``--torch-step`` also
+measures the compiled torch step on the forward pass (``native=False``).
 
 Prints one JSON line per case and measurement::
 
@@ -65,7 +68,7 @@ def _setup(case: str):
     return model, source_x, receiver_x, nt
 
 
-def _ours(case: str, gradient: str):
+def _ours(case: str, gradient: str, native: bool = True):
     import numpy as np
     from jointinv.physics.acoustic import AcousticWave2D
 
@@ -79,7 +82,8 @@ def _ours(case: str, gradient: str):
                                  np.full(len(receiver_x), 1.5 * DX)])
     operator = AcousticWave2D(grid, sources, receivers, dt=DT, nt=nt, frequency=FREQUENCY,
                               accuracy=ACCURACY, pml_width=PML, max_velocity=MAX_VELOCITY,
-                              source_convention="deepwave", gradient=gradient, compile=True)
+                              source_convention="deepwave", gradient=gradient, compile=True,
+                              native=native)
     return model, operator
 
 
@@ -119,11 +123,15 @@ def child(case: str, engine: str, mode: str, repeats: int) -> dict:
 
     import torch
 
+    extra = {}
     if engine == "deepwave":
         model, run = _deepwave(case)
     else:
-        model, operator = _ours(case, gradient="checkpoint" if engine == "torch" else "autograd")
+        model, operator = _ours(case, gradient="autograd" if engine == "torch-autograd"
+                                else "checkpoint", native=engine != "torch-step")
         run = operator
+        if engine == "torch" and mode == "forward":
+            extra["native_build_s"] = _time_native_build(model.dtype)
 
     def once():
         velocity = model.clone().requires_grad_(mode == "forward+backward")
@@ -152,7 +160,20 @@ def child(case: str, engine: str, mode: str, repeats: int) -> dict:
             "cpu_s": round(min(cpu_times), 3),
             "first_call_s": round(first, 3), "peak_mb": round(peak / 1024, 1),
             "first_call_peak_mb": round(first_peak / 1024, 1),
-            "threads": torch.get_num_threads()}
+            "threads": torch.get_num_threads(), **extra}
+
+
+def _time_native_build(dtype) -> float:
+    """Seconds to compile the C loop into a fresh cache directory (then used by the run)."""
+    import tempfile
+
+    from jointinv.physics import acoustic_native
+
+    os.environ["JOINTINV_CACHE_DIR"] = tempfile.mkdtemp(prefix="jointinv-bench-")
+    start = time.perf_counter()
+    if acoustic_native.native_library(dtype, ACCURACY) is None:
+        raise RuntimeError("the C acoustic loop did not build: no forward-only comparison")
+    return round(time.perf_counter() - start, 3)
 
 
 def agreement(case: str) -> dict:
@@ -185,6 +206,8 @@ def main():
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--autograd", action="store_true",
                         help="also measure the plain-autograd gradient path")
+    parser.add_argument("--torch-step", action="store_true",
+                        help="also measure the forward pass on the compiled torch step")
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed runs after the warm-up (the fastest is compared)")
     parser.add_argument("--child", nargs=4, metavar=("CASE", "ENGINE", "MODE", "REPEATS"),
@@ -200,8 +223,10 @@ def main():
     for case in arguments.cases:
         check = _spawn(case, "agreement", "-", "0")
         print(json.dumps({"case": case, "check": "agreement", **check}), flush=True)
-        engines = ["torch", "deepwave"] + (["torch-autograd"] if arguments.autograd else [])
         for mode in ("forward", "forward+backward"):
+            engines = (["torch", "deepwave"]
+                       + (["torch-autograd"] if arguments.autograd else [])
+                       + (["torch-step"] if arguments.torch_step and mode == "forward" else []))
             measured = {engine: _spawn(case, engine, mode, str(arguments.repeats))
                         for engine in engines}
             ours, theirs = measured["torch"], measured["deepwave"]

@@ -151,6 +151,13 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         worth of eager time), and from then on. The compiled step is shared
         by all operators with the same geometry: repeated calls (and new
         operators on the same grid) do not compile again.
+    native : bool, default True
+        Run forward-only propagations on the CPU (no gradient asked, e.g.
+        under ``torch.no_grad()``, data simulation, a line search's trial
+        steps) in a C time loop compiled at first use with the system's C
+        compiler (:mod:`jointinv.physics.acoustic_native`): same numbers to
+        rounding, about Deepwave's speed. Without a working compiler it warns
+        once and uses the torch step. ``False``: always the torch step.
     max_time_steps : int, default 1_000_000
         Largest number of internal time steps (``nt`` times the CFL
         sub-steps) of one propagation.
@@ -189,7 +196,7 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
     def __init__(self, grid, sources, receivers, dt, nt, wavelet=None, frequency=None,
                  accuracy=4, pml_width=20, free_surface=False, max_velocity=None,
                  engine="torch", gradient="checkpoint", source_convention="physical",
-                 checkpoint_interval=None, compile="auto",
+                 checkpoint_interval=None, compile="auto", native=True,
                  max_time_steps=DEFAULT_MAX_TIME_STEPS, max_memory_gb=DEFAULT_MAX_MEMORY_GB):
         super().__init__(grid)
         self.dt = check_real_range("dt", dt, *DT_RANGE, "s")
@@ -214,6 +221,9 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         if compile != "auto" and not isinstance(compile, bool):
             raise ValueError(f"compile must be True, False or 'auto', got {compile!r}")
         self.compile = compile
+        if not isinstance(native, bool):
+            raise TypeError(f"native must be True or False, got {native!r}")
+        self.native = native
         if free_surface and grid.nz < self.accuracy:
             raise ValueError(f"free_surface needs nz >= accuracy = {self.accuracy} cells "
                              f"(the mirror image and the bottom PML must not overlap), "
@@ -369,7 +379,8 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
                                             device).reshape(self.n_shots, -1),
             n_steps=n_steps, step_ratio=ratio,
             checkpoint_interval=self.checkpoint_interval or default_checkpoint_interval(n_steps),
-            kernels=Kernels.get(layout, self.compile is True or self._auto_compiled))
+            kernels=Kernels.get(layout, self.compile is True or self._auto_compiled),
+            native=self.native)
         if self.max_velocity is None:
             self._plan_cache.clear()  # the model's maximum changes: keep only the latest
         self._plan_cache[key] = plan
@@ -379,6 +390,9 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         """``compile="auto"``: switch to the compiled step once the work adds up."""
         if self.compile != "auto" or self._auto_compiled:
             return
+        if self.native and model.device.type == "cpu" and not (
+                torch.is_grad_enabled() and model.requires_grad):
+            return  # a forward-only run on the CPU takes the C loop: no step to compile
         sweeps = 3 if self.gradient == "checkpoint" and model.requires_grad else 1
         shape = plan.layout.shape
         self._work += sweeps * plan.n_shots * shape[0] * shape[1] * plan.n_steps

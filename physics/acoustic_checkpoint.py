@@ -22,13 +22,14 @@ from __future__ import annotations
 import math
 import types
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.autograd.forward_ad as fwAD
 import torch.nn.functional as F
 
 from .acoustic_adjoint import adjoint_step, zero_adjoint_state
+from .acoustic_native import native_forward
 from .acoustic_step import StepLayout, add_sources, wave_step, zero_state
 
 __all__ = ["CheckpointedPropagation", "Kernels", "PropagationPlan", "default_checkpoint_interval",
@@ -131,6 +132,11 @@ class PropagationPlan:
     checkpoint_interval : int
         Steps per checkpoint segment (gradient path "checkpoint").
     kernels : Kernels
+    native : bool
+        Run forward-only propagations (no autograd, no checkpoints) on CPU
+        in the C loop of :mod:`jointinv.physics.acoustic_native` when it builds.
+    cache : dict
+        Derived arrays kept with the plan (the C loop's profiles and indices).
     """
 
     layout: StepLayout
@@ -141,6 +147,8 @@ class PropagationPlan:
     step_ratio: int
     checkpoint_interval: int
     kernels: Kernels
+    native: bool = True
+    cache: dict = field(default_factory=dict)
 
     @property
     def n_shots(self) -> int:
@@ -173,9 +181,13 @@ def run_forward(plan: PropagationPlan, V: torch.Tensor, increments: torch.Tensor
         caller resamples it to ``dt``
         (:func:`jointinv.physics.acoustic_setup.downsample`).
     """
-    state = zero_state(plan.layout, plan.n_shots, V.dtype, V.device)
     differentiable = ((torch.is_grad_enabled() and (V.requires_grad or increments.requires_grad))
                       or _has_tangent(V) or _has_tangent(increments))
+    if plan.native and checkpoints is None and not differentiable:
+        records = native_forward(plan, V, increments)
+        if records is not None:
+            return records
+    state = zero_state(plan.layout, plan.n_shots, V.dtype, V.device)
     # Without autograd, write the records into one preallocated tensor: a small
     # allocation per step between the large ones fragments the heap and makes
     # the resident memory grow with the number of steps.

@@ -287,7 +287,7 @@ def test_compile_failure_falls_back_to_eager(monkeypatch):
 
     monkeypatch.setattr(torch, "compile", broken)
     monkeypatch.setattr(Kernels, "_shared", {})  # do not leave the broken kernels behind
-    operator = tiny_operator(compile=True)
+    operator = tiny_operator(compile=True, native=False)
     with pytest.warns(RuntimeWarning, match="torch.compile of the acoustic step failed"):
         data = operator(smooth_model(GRID))
     torch.testing.assert_close(data, tiny_operator()(smooth_model(GRID)))
@@ -426,12 +426,12 @@ def count_graphs(monkeypatch):
 
 def test_repeated_calls_compile_once(count_graphs):
     model = smooth_model(GRID)
-    operator = tiny_operator(compile=True)
+    operator = tiny_operator(compile=True, native=False)  # forward-only: the torch step
     expected = operator(model)
     compiled = count_graphs()
     assert compiled == 1  # the step, traced once
     operator(model)
-    tiny_operator(compile=True)(model)  # a new operator on the same grid shares the step
+    tiny_operator(compile=True, native=False)(model)  # a new operator shares the step
     assert count_graphs() == compiled
     torch.testing.assert_close(operator(model), expected, rtol=0, atol=0)
     # the gradient adds the replay and the adjoint step, once; same numbers as eager
@@ -447,7 +447,7 @@ def test_repeated_calls_compile_once(count_graphs):
 def test_auto_compiles_once_the_work_adds_up(count_graphs, monkeypatch):
     import jointinv.physics.acoustic as acoustic
 
-    operator = tiny_operator(compile="auto")
+    operator = tiny_operator(compile="auto", native=False)
     shape = operator.layout().shape
     one_forward = operator.n_shots * shape[0] * shape[1] * operator.nt
     monkeypatch.setattr(acoustic, "AUTO_COMPILE_CELL_STEPS", 1.5 * one_forward)
