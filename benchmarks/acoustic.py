@@ -177,7 +177,8 @@ def _time_native_build(dtype) -> float:
 
 
 def agreement(case: str) -> dict:
-    """Data and gradient of both libraries on the same case (one process, float32)."""
+    """Data and gradient of both libraries on the same case (one process, float32), and
+    our forward-only data (the C loop) against Deepwave's."""
     import torch
 
     model, operator = _ours(case, gradient="checkpoint")
@@ -189,7 +190,11 @@ def agreement(case: str) -> dict:
         (data ** 2).sum().backward()
         results.append((data.detach(), velocity.grad))
     (d_ours, g_ours), (d_theirs, g_theirs) = results
+    with torch.no_grad():
+        forward_only = operator(model)  # the C loop
     return {"data_relative_l2": float((d_ours - d_theirs).norm() / d_theirs.norm()),
+            "forward_only_data_relative_l2": float((forward_only - d_theirs).norm()
+                                                   / d_theirs.norm()),
             "gradient_cosine": float(torch.nn.functional.cosine_similarity(
                 g_ours.flatten(), g_theirs.flatten(), dim=0))}
 
