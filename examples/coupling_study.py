@@ -85,6 +85,31 @@ GEOLOGIES = {"faulted_three_layers": faulted_three_layers,
              "dipping_dike_under_cover": dipping_dike_under_cover,
              "channel_and_block": channel_and_block}
 
+
+def graben():
+    """A slow conductive layer dropped 15 m in a graben between two faults."""
+    z, x = _coordinates()
+    drop = torch.where((x > 70.0 + z * 0.3) & (x < 140.0 - z * 0.3), 15.0, 0.0)
+    middle = (z >= 10.0 + drop) & (z < 22.0 + drop)
+    deep = z >= 22.0 + drop
+    velocity = torch.where(middle, 1800.0, torch.where(deep, 3300.0, 2300.0))
+    resistivity = torch.where(middle, 1.1, torch.where(deep, 2.7, 2.1))
+    return velocity.double(), resistivity.double()
+
+
+def lens_and_ramp():
+    """A fast resistive lens at 18-32 m over a ramp interface dipping 12 degrees."""
+    z, x = _coordinates()
+    lens = ((x - 60.0) / 30.0) ** 2 + ((z - 25.0) / 7.0) ** 2 < 1.0
+    below = z > 40.0 + (x - 100.0) * np.tan(np.radians(12))
+    velocity = torch.where(lens, 3400.0, torch.where(below, 2900.0, 2100.0))
+    resistivity = torch.where(lens, 2.9, torch.where(below, 2.4, 1.6))
+    return velocity.double(), resistivity.double()
+
+
+#: Validation only: geologies no default was chosen on (``--cases graben lens_and_ramp``).
+VALIDATION_GEOLOGIES = {"graben": graben, "lens_and_ramp": lens_and_ramp}
+
 SPECS = {
     "traveltime": {"physics": "traveltime", "constructor": "crosshole",
                    "n_sources": 33, "n_receivers": 33},
@@ -169,7 +194,7 @@ def setups_for(case: str, seed: int = 0) -> dict:
     if case in JOINT_CASES:
         cases = load_case(case, seed=seed)
     else:
-        velocity, resistivity = GEOLOGIES[case]()
+        velocity, resistivity = {**GEOLOGIES, **VALIDATION_GEOLOGIES}[case]()
         cases = synthetic_cases(GRID, SPECS, {"traveltime": velocity, "dcr": resistivity},
                                 NOISE, {"traveltime": velocity_from_data,
                                         "dcr": log_resistivity_from_data},
@@ -414,7 +439,8 @@ FIGURE_METHODS = [("independent", None), ("cross_gradient", 0.3),
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
+    parser.add_argument("--cases", nargs="+", default=list(CASES),
+                        choices=[*CASES, *VALIDATION_GEOLOGIES])
     parser.add_argument("--sweep", action="store_true",
                         help="the baselines and every method over its weights")
     parser.add_argument("--combinations", action="store_true",

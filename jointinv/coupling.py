@@ -276,10 +276,20 @@ class Coupling:
         normalised cross-gradient (default :data:`NCG_EPS`), the square-root
         smoothing of the joint total variation (default 1e-6); not used by the
         unnormalised cross-gradient.
+    n_clusters : int, default 3
+        Units of the ``petrophysical`` mixture.
+    resolution_aware : bool, default False
+        ``petrophysical`` only: learn each unit's value of a property from the
+        cells its physics senses (confidence from each physics' sensitivity at
+        the starting models; :mod:`jointinv.petrophysics`), so that a unit
+        seen by one physics near the surface and by the other at depth
+        carries its value down. Costs one sensitivity estimate per physics
+        (32 vector-Jacobian products) at the start.
     """
 
     def __init__(self, kind: str = "cross_gradient", weight: float | None = None,
-                 eps: float | None = None, n_clusters: int = 3):
+                 eps: float | None = None, n_clusters: int = 3,
+                 resolution_aware: bool = False):
         if kind not in COUPLING_KINDS:
             raise ValueError(f"coupling kind must be one of {list(COUPLING_KINDS)}, got {kind!r}")
         self.kind = kind
@@ -288,6 +298,13 @@ class Coupling:
         if eps is not None and kind in ("cross_gradient_unnormalized", "petrophysical"):
             raise ValueError(f"eps is not used by the {kind!r} coupling; leave it None")
         self.n_clusters = check_positive_int("coupling n_clusters", n_clusters)
+        if not isinstance(resolution_aware, bool):
+            raise TypeError(f"coupling resolution_aware must be True or False, "
+                            f"got {resolution_aware!r}")
+        if resolution_aware and kind != "petrophysical":
+            raise ValueError(f"resolution_aware applies to the 'petrophysical' coupling, "
+                             f"not {kind!r}")
+        self.resolution_aware = resolution_aware
         default = NCG_EPS if kind == "cross_gradient" else 1e-6
         self.eps = check_positive_float("coupling eps", default if eps is None else eps)
 
@@ -299,7 +316,7 @@ class Coupling:
         if isinstance(value, str):
             return cls(value)
         if isinstance(value, dict):
-            allowed = {"kind", "weight", "eps", "n_clusters"}
+            allowed = {"kind", "weight", "eps", "n_clusters", "resolution_aware"}
             unknown = sorted(set(value) - allowed)
             if unknown:
                 raise TypeError(f"coupling has unknown keys {unknown}; allowed: {sorted(allowed)}")
@@ -307,12 +324,17 @@ class Coupling:
         raise TypeError(f"coupling must be a jointinv.coupling.Coupling, a kind name "
                         f"{list(COUPLING_KINDS)} or a mapping, got {type(value).__name__}")
 
-    def terms(self, start_models: dict, grid: Grid, n_data_total: int) -> list:
+    def terms(self, start_models: dict, grid: Grid, n_data_total: int,
+              confidence: dict | None = None) -> list:
         """``[(name, effective weight, Term)]`` over the models of ``start_models``.
 
         ``start_models`` ``{key: (nz, nx)}`` (inversion variables at the start)
-        sets the amplitude scales of the unnormalised kinds.
+        sets the amplitude scales of the unnormalised kinds; ``confidence``
+        ``{key: (nz, nx)}`` in [0, 1] is required when ``resolution_aware``.
         """
+        if self.resolution_aware and confidence is None:
+            raise ValueError("a resolution-aware petrophysical coupling needs each model's "
+                             "confidence map; run it through jointinv.invert or a strategy")
         keys = list(start_models)
         # a mixture over one model is a clustering smallness (PGI on one physics)
         smallest = 1 if self.kind == "petrophysical" else 2
@@ -326,7 +348,9 @@ class Coupling:
             if self.kind == "petrophysical":
                 from .petrophysics import GaussianMixtureCoupling
 
-                term = GaussianMixtureCoupling(keys, grid, scales, n_clusters=self.n_clusters)
+                term = GaussianMixtureCoupling(
+                    keys, grid, scales, n_clusters=self.n_clusters,
+                    confidence=confidence if self.resolution_aware else None)
             else:
                 term = JointTotalVariation(keys, grid, scales=scales, eps=self.eps)
             return [(f"{self.kind}[{','.join(keys)}]", effective, term)]
@@ -342,7 +366,8 @@ class Coupling:
         return out
 
     def __repr__(self) -> str:
-        return f"Coupling(kind={self.kind!r}, weight={self.weight:g}, eps={self.eps:g})"
+        aware = ", resolution_aware=True" if self.resolution_aware else ""
+        return f"Coupling(kind={self.kind!r}, weight={self.weight:g}, eps={self.eps:g}{aware})"
 
 
 def _amplitude(model: torch.Tensor) -> float:

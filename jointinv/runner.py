@@ -219,8 +219,19 @@ def _coupling_terms(built: dict, couplings) -> list:
     grid = next(iter(built.values())).setup.operator.grid
     n_data = sum(b.setup.data.n_data for b in built.values())
     starts = {k: b.start for k, b in built.items()}
+    couplings = [Coupling.coerce(coupling) for coupling in couplings]
+    confidence = (_confidence(built) if any(c.resolution_aware for c in couplings) else None)
     return [term for coupling in couplings
-            for term in Coupling.coerce(coupling).terms(starts, grid, n_data)]
+            for term in coupling.terms(starts, grid, n_data, confidence)]
+
+
+def _confidence(built: dict) -> dict:
+    """``{key: (nz, nx)}``: how well each physics senses each cell at the start, in [0, 1]."""
+    from .petrophysics import confidence_from_sensitivity
+    from .sensitivity import sensitivity_weights
+
+    return {k: confidence_from_sensitivity(sensitivity_weights(
+        b.misfit, b.map(b.start).detach(), threshold=1e-6)) for k, b in built.items()}
 
 
 def _check_parameterization(parameterization, built: dict):

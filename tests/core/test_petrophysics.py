@@ -1,11 +1,17 @@
 """Petrophysical coupling: the Gaussian mixture and the term it drives."""
 
+import re
+
 import pytest
 import torch
 
 from jointinv import Grid
 from jointinv.coupling import Coupling
-from jointinv.petrophysics import GaussianMixtureCoupling, fit_gaussian_mixture
+from jointinv.petrophysics import (
+    GaussianMixtureCoupling,
+    confidence_from_sensitivity,
+    fit_gaussian_mixture,
+)
 from jointinv.testing import gradient_check, random_like
 
 
@@ -66,3 +72,76 @@ def test_one_model_mixture_sharpens_it_toward_its_units():
         Coupling("cross_gradient").terms({"r": blurred}, grid, 10)
     (_, _, one), = Coupling("petrophysical").terms({"r": blurred}, grid, 10)
     assert one.keys == ("r",)
+
+
+def _layered_earth():
+    """Two units (a top layer and the rest); resistivity sensed only in the top rows."""
+    grid = Grid(nx=10, nz=12, dx=1.0, dz=1.0)
+    unit = torch.zeros(grid.shape, dtype=torch.float64)
+    unit[:, 6:] = 1.0                                      # a vertical contact: both units reach the top
+    velocity = 2000.0 + 800.0 * unit                       # resolved everywhere
+    resistivity = torch.full(grid.shape, 1.5, dtype=torch.float64)   # unsensed: the start
+    resistivity[:3] = 2.4 - 1.2 * unit[:3]                 # sensed rows: the true values
+    confidence = {"v": torch.ones(grid.shape, dtype=torch.float64),
+                  "r": torch.full(grid.shape, 0.01, dtype=torch.float64)}
+    confidence["r"][:3] = 1.0
+    return grid, unit, {"v": velocity, "r": resistivity}, confidence
+
+
+def test_resolution_aware_mixture_learns_each_value_where_it_is_sensed():
+    grid, unit, models, confidence = _layered_earth()
+    scales = {"v": 2000.0, "r": 2.0}
+    aware = GaussianMixtureCoupling(("v", "r"), grid, scales, n_clusters=2,
+                                    confidence=confidence)
+    plain = GaussianMixtureCoupling(("v", "r"), grid, scales, n_clusters=2)
+    for term in (aware, plain):
+        term.update(models)
+    truth = torch.tensor([2.4, 1.2], dtype=torch.float64) / scales["r"]   # units 0, 1
+
+    def resistivity_means(term):
+        order = torch.argsort(term.state["means"][:, 0])              # by velocity: unit 0, 1
+        return term.state["means"][order, 1]
+
+    torch.testing.assert_close(resistivity_means(aware), truth, atol=0.02, rtol=0)
+    # fitted to every cell alike, the unsensed start values dominate the means
+    assert float((resistivity_means(plain) - truth).abs().max()) > 0.1
+    # so only the aware term pulls the unsensed rows toward their unit's value
+    leaf = models["r"].clone().requires_grad_(True)
+    (gradient,) = torch.autograd.grad(aware({"v": models["v"], "r": leaf}), leaf)
+    deep = torch.zeros(grid.shape, dtype=torch.bool)
+    deep[3:] = True
+    assert float(gradient[deep & (unit == 0)].max()) < 0 < float(gradient[deep & (unit == 1)].min())
+    gradient_check(lambda m: aware({"v": models["v"], "r": m}),
+                   models["r"] + 0.1 * random_like(models["r"], 3))
+
+
+def test_confidence_from_sensitivity_caps_the_best_sensed_tenth():
+    weights = torch.logspace(-4, 0, 1000, dtype=torch.float64).reshape(40, 25)
+    confidence = confidence_from_sensitivity(weights)
+    assert float(confidence.max()) == 1.0 and float(confidence.min()) > 0
+    assert abs(float((confidence == 1.0).double().mean()) - 0.1) < 0.01
+    assert torch.all(torch.diff(confidence.reshape(-1)) >= 0)     # order kept
+
+
+def test_resolution_aware_bad_input():
+    grid, _, models, confidence = _layered_earth()
+    with pytest.raises(ValueError, match=re.escape("resolution_aware applies to the "
+                                                   "'petrophysical' coupling, not 'cross_gradient'")):
+        Coupling("cross_gradient", resolution_aware=True)
+    with pytest.raises(TypeError, match=re.escape("resolution_aware must be True or False, "
+                                                  "got 'yes'")):
+        Coupling("petrophysical", resolution_aware="yes")
+    with pytest.raises(ValueError, match="needs each model's confidence map"):
+        Coupling("petrophysical", resolution_aware=True).terms(models, grid, 10)
+    with pytest.raises(ValueError, match=re.escape("missing ['r']")):
+        GaussianMixtureCoupling(("v", "r"), grid, {"v": 1.0, "r": 1.0},
+                                confidence={"v": confidence["v"]})
+    with pytest.raises(ValueError, match=re.escape("confidence['r'] must have the grid's shape "
+                                                   "(12, 10), got (3, 10)")):
+        GaussianMixtureCoupling(("v", "r"), grid, {"v": 1.0, "r": 1.0},
+                                confidence={**confidence, "r": confidence["r"][:3]})
+    with pytest.raises(ValueError, match=re.escape("confidence['v'] must lie in [0, 1]")):
+        GaussianMixtureCoupling(("v", "r"), grid, {"v": 1.0, "r": 1.0},
+                                confidence={**confidence, "v": 2 * confidence["v"]})
+    coupling = Coupling.coerce({"kind": "petrophysical", "resolution_aware": True})
+    assert coupling.resolution_aware and "resolution_aware=True" in repr(coupling)
