@@ -142,7 +142,8 @@ def _pml_cells(a: torch.Tensor, b: torch.Tensor, db: torch.Tensor, pad: int) -> 
 
 
 def _spans(flags: torch.Tensor, pad: int) -> list:
-    """Runs of equal ``flags`` over the interior columns: ``(start, stop, flag)``, interior indices."""
+    """Runs of equal ``flags`` over the interior columns: ``(start, stop, flag)``,
+    in interior indices."""
     interior = flags[pad:len(flags) - pad].tolist()
     spans, start = [], 0
     for i in range(1, len(interior) + 1):

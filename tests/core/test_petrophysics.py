@@ -78,7 +78,7 @@ def _layered_earth():
     """Two units (a top layer and the rest); resistivity sensed only in the top rows."""
     grid = Grid(nx=10, nz=12, dx=1.0, dz=1.0)
     unit = torch.zeros(grid.shape, dtype=torch.float64)
-    unit[:, 6:] = 1.0                                      # a vertical contact: both units reach the top
+    unit[:, 6:] = 1.0                        # a vertical contact: both units reach the top
     velocity = 2000.0 + 800.0 * unit                       # resolved everywhere
     resistivity = torch.full(grid.shape, 1.5, dtype=torch.float64)   # unsensed: the start
     resistivity[:3] = 2.4 - 1.2 * unit[:3]                 # sensed rows: the true values
@@ -125,8 +125,8 @@ def test_confidence_from_sensitivity_caps_the_best_sensed_tenth():
 
 def test_resolution_aware_bad_input():
     grid, _, models, confidence = _layered_earth()
-    with pytest.raises(ValueError, match=re.escape("resolution_aware applies to the "
-                                                   "'petrophysical' coupling, not 'cross_gradient'")):
+    with pytest.raises(ValueError, match=re.escape(
+            "resolution_aware applies to the 'petrophysical' coupling, not 'cross_gradient'")):
         Coupling("cross_gradient", resolution_aware=True)
     with pytest.raises(TypeError, match=re.escape("resolution_aware must be True or False, "
                                                   "got 'yes'")):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-import pytest
-import torch
-
 import jointinv.physics.acoustic as acoustic
 import jointinv.physics.acoustic_checkpoint as checkpoint
 import jointinv.physics.acoustic_native as native
-from jointinv import Grid
+import numpy as np
+import pytest
+import torch
 from jointinv.physics.acoustic import AcousticWave2D
+
+from jointinv import Grid
 
 GRID = Grid(nx=18, nz=13, dx=10.0, dz=8.0, x0=-50.0, z0=20.0)
 SOURCES = [[-25.0, 44.0], [85.0, 60.0], [35.0, 116.0]]
