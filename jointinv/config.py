@@ -237,7 +237,8 @@ SCHEMA = {
                                 validator=_check_coupling,
                                 range_note="kind one of [cross_gradient, "
                                 "cross_gradient_unnormalized, joint_total_variation, "
-                                "petrophysical], weight >= 0, eps > 0, n_clusters >= 1",
+                                "petrophysical], weight >= 0, eps > 0, n_clusters >= 1, "
+                                "resolution_aware (petrophysical) true or false",
                                 type_note="str, mapping or list"),
     "options.coupling_iterations": Setting(int, None, "L-BFGS iterations of a coupling step",
                                            low=1),
