@@ -38,13 +38,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from coupling_study import GEOLOGIES, GRID, METHODS, setups_for
+from coupling_study import GEOLOGIES, GRID, setups_for
 from jointinv.physics.dc_borehole import crosshole_bipoles, join_surveys
 from jointinv.physics.dc_survey import surface_line
 from jointinv.physics.dcresistivity import DCResistivity2D
 from matplotlib.figure import Figure
 
 from jointinv import PhysicsSetup
+from jointinv.joint_cases import DEMO_JOINT_METHOD
 from jointinv.simpeg import electrode_refined_mesh
 from jointinv.strategies import run_strategy
 
@@ -56,7 +57,18 @@ DC_SETUPS = {
     "before: grid-cell mesh + sensitivity_weighting": ({"electrode_refinement": 1}, True),
     "after: electrode-refined mesh (default)": ({}, False),
 }
-COUPLED = ("independent", "cross_gradient", "structure_guided", "petrophysical")
+#: ``{method: (strategy, options)}`` run beside independent DC on the borehole layout.
+METHODS = {
+    "independent": ("independent", {}),
+    "cross_gradient": ("cross_gradient", {}),
+    "structure_guided": ("joint", {"coupling": None, "edge_contrast": 0.05,
+                                   "hold_iterations": 5}),
+    "petrophysical": ("joint", {"coupling": {"kind": "petrophysical", "weight": 0.3},
+                                "hold_iterations": 5}),
+    "default": ("joint", {k: v for k, v in DEMO_JOINT_METHOD.items()
+                          if k not in ("name", "label")}),
+}
+COUPLED = tuple(METHODS)
 
 
 def borehole_survey():
