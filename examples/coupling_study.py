@@ -49,15 +49,21 @@ def _coordinates():
     return z, x
 
 
+def _three_units(first, second, velocities, resistivities):
+    """``(velocity, log10 resistivity)``: ``first`` and ``second`` masks take the first two
+    values of each triple, every other cell the third."""
+    def fill(values):
+        return torch.where(first, values[0], torch.where(second, values[1], values[2])).double()
+    return fill(velocities), fill(resistivities)
+
+
 def faulted_three_layers():
     """A conductive, slow middle layer offset 12 m by a normal fault dipping 70 degrees."""
     z, x = _coordinates()
     throw = torch.where(x - (z / np.tan(np.radians(70))) > 110.0, 12.0, 0.0)
     middle = (z >= 14.0 + throw) & (z < 30.0 + throw)
     deep = z >= 30.0 + throw
-    velocity = torch.where(middle, 1700.0, torch.where(deep, 3200.0, 2400.0))
-    resistivity = torch.where(middle, 0.8, torch.where(deep, 2.6, 2.0))
-    return velocity.double(), resistivity.double()
+    return _three_units(middle, deep, (1700.0, 3200.0, 2400.0), (0.8, 2.6, 2.0))
 
 
 def dipping_dike_under_cover():
@@ -65,9 +71,7 @@ def dipping_dike_under_cover():
     z, x = _coordinates()
     cover = z < 8.0
     dike = (~cover) & ((x - 70.0 - (z - 8.0) / np.tan(np.radians(60))).abs() < 7.0)
-    velocity = torch.where(cover, 1600.0, torch.where(dike, 3800.0, 2600.0))
-    resistivity = torch.where(cover, 1.2, torch.where(dike, 3.2, 2.2))
-    return velocity.double(), resistivity.double()
+    return _three_units(cover, dike, (1600.0, 3800.0, 2600.0), (1.2, 3.2, 2.2))
 
 
 def channel_and_block():
@@ -76,9 +80,7 @@ def channel_and_block():
     channel = ((x - 120.0) / 45.0) ** 2 + ((z - 6.0) / 10.0) ** 2 < 1.0
     channel &= z >= 6.0
     block = (x > 40.0) & (x < 80.0) & (z > 55.0) & (z < 85.0)
-    velocity = torch.where(channel, 1800.0, torch.where(block, 3500.0, 2500.0))
-    resistivity = torch.where(channel, 1.0, torch.where(block, 3.0, 2.1))
-    return velocity.double(), resistivity.double()
+    return _three_units(channel, block, (1800.0, 3500.0, 2500.0), (1.0, 3.0, 2.1))
 
 
 GEOLOGIES = {"faulted_three_layers": faulted_three_layers,
@@ -92,9 +94,7 @@ def graben():
     drop = torch.where((x > 70.0 + z * 0.3) & (x < 140.0 - z * 0.3), 15.0, 0.0)
     middle = (z >= 10.0 + drop) & (z < 22.0 + drop)
     deep = z >= 22.0 + drop
-    velocity = torch.where(middle, 1800.0, torch.where(deep, 3300.0, 2300.0))
-    resistivity = torch.where(middle, 1.1, torch.where(deep, 2.7, 2.1))
-    return velocity.double(), resistivity.double()
+    return _three_units(middle, deep, (1800.0, 3300.0, 2300.0), (1.1, 2.7, 2.1))
 
 
 def lens_and_ramp():
@@ -102,9 +102,7 @@ def lens_and_ramp():
     z, x = _coordinates()
     lens = ((x - 60.0) / 30.0) ** 2 + ((z - 25.0) / 7.0) ** 2 < 1.0
     below = z > 40.0 + (x - 100.0) * np.tan(np.radians(12))
-    velocity = torch.where(lens, 3400.0, torch.where(below, 2900.0, 2100.0))
-    resistivity = torch.where(lens, 2.9, torch.where(below, 2.4, 1.6))
-    return velocity.double(), resistivity.double()
+    return _three_units(lens, below, (3400.0, 2900.0, 2100.0), (2.9, 2.4, 1.6))
 
 
 #: Validation only: geologies no default was chosen on (``--cases graben lens_and_ramp``).
