@@ -157,11 +157,22 @@ def parse_args(argv=None):
     return args
 
 
-def run_key(spec: dict) -> str:
-    """Identifies a run in the log: everything that changes its result."""
+#: Methods whose result depends on the networks' settings (``--dip-lr``).
+NETWORK_METHODS = ("dip", "gnn")
+
+
+def run_key(spec: dict, legacy: bool = False) -> str:
+    """Identifies a run in the log: everything that changes its result.
+
+    The DIP rate is part of the key of the network methods only; ``legacy``
+    gives the key runs of every method were logged under before (it named
+    the rate for conventional FWI too), so that those rows still count.
+    """
     case = "/".join(str(spec[k]) for k in ("size", "model", "method", "start", "percent",
                                            "data", "iterations", "engine"))
-    tuning = (f"lr{spec['lr']:g}-dlr{spec['dip_lr']:g}-pre{spec['pretrain_steps']}"
+    rate = (f"-dlr{spec['dip_lr']:g}" if legacy or spec["method"] in NETWORK_METHODS
+            else "")
+    tuning = (f"lr{spec['lr']:g}{rate}-pre{spec['pretrain_steps']}"
               f"-g{spec['gnn_scale']:g}-b{spec['beta']:g}-sm{spec['smoothing'] or 0:g}"
               f"-s{spec['model_seed']}-{spec['noise_seed']}")
     if spec.get("dip_scale"):  # only when given, so older keys stay valid
@@ -311,7 +322,8 @@ def main(argv=None):
     log = args.output / "runs.jsonl"
     if not args.report_only:
         done = {row["key"] for row in read_log(log) if "error" not in row}
-        todo = [s for s in specs(args) if run_key(s) not in done]
+        todo = [s for s in specs(args)
+                if run_key(s) not in done and run_key(s, legacy=True) not in done]
         print(f"{len(todo)} runs to do ({len(done)} in {log})", flush=True)
         for number, spec in enumerate(todo, 1):
             try:

@@ -90,3 +90,23 @@ def test_stop_at_target_ends_each_run_at_the_noise_level(study, tmp_path):
     n_data = 2 * 16 * 120  # shots x receivers x samples of the tiny survey
     assert len(stopped["misfit"]) < len(full["misfit"]) == 61
     assert stopped["misfit"][-1] <= n_data < stopped["misfit"][-2]
+
+
+def test_conventional_runs_do_not_depend_on_the_dip_rate(study, tmp_path, capsys):
+    argv = ["--methods", "conventional", "--data", "clean", "--in-process",
+            "--output", str(tmp_path)]
+    study.main(argv)
+    log = tmp_path / "runs.jsonl"
+    row = json.loads(log.read_text())
+    assert "dlr" not in row["key"]
+    capsys.readouterr()
+    study.main([*argv, "--dip-lr", "1e-3"])  # the DIP's rate: nothing to rerun
+    assert "0 runs to do" in capsys.readouterr().out
+    # a row logged under the former key (which named the DIP rate) still counts
+    legacy = study.run_key(row, legacy=True)
+    assert "dlr" in legacy and legacy != row["key"]
+    log.write_text(json.dumps({**row, "key": legacy}) + "\n")
+    study.main(argv)
+    assert "0 runs to do" in capsys.readouterr().out
+    dip = dict(row, method="dip")
+    assert study.run_key(dip) == study.run_key(dip, legacy=True)  # network methods: unchanged
