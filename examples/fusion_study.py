@@ -109,6 +109,15 @@ GEOLOGIES = {f.__name__: f for f in (faulted_three_layers, dipping_dike_under_co
                                      channel_and_block)}
 
 
+def _with_relation(true_models: dict, relation: str) -> dict:
+    """``reversed``: log10 resistivity mirrored within its range, so that the fast units are
+    the conductive ones (the default dataset's ``anticorrelated`` relation)."""
+    if relation == "as-drawn":
+        return true_models
+    rho = true_models["dcr"]
+    return {**true_models, "dcr": rho.min() + rho.max() - rho}
+
+
 def scenario_specs(config, grid, scenario) -> dict:
     """``{key: operator spec}`` of a scenario (see the module docstring)."""
     specs = {key: dict(config["physics"][key]["spec"]) for key in KEYS}
@@ -210,6 +219,10 @@ def main(argv=None):
     parser.add_argument("--ablation", action="append", default=[], metavar="LABEL=NETWORK",
                         help="also run the network-only and fusion methods with this "
                              "network file, labelled 'METHOD (LABEL)'")
+    parser.add_argument("--relation", default="as-drawn", choices=("as-drawn", "reversed"),
+                        help="reversed: each hand-made geology's log10 resistivity mirrored "
+                             "within its range (fast = conductive, as the default dataset's "
+                             "anticorrelated relation; as drawn, fast = resistive)")
     parser.add_argument("--max-iterations", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2, help="fusion rounds")
     parser.add_argument("--weight", type=float, default=0.5,
@@ -254,8 +267,9 @@ def main(argv=None):
     suffix = "" if args.scenario == "baseline" else f" [{args.scenario}]"
     cases = [(f"mixed #{i} (in-family){suffix}", draw_true_models(config, grid, i), i)
              for i in args.held_out]
-    cases += [(f"{name}{suffix}", GEOLOGIES[name](grid), 10_000 + n)
-              for n, name in enumerate(args.cases)]
+    relation = "" if args.relation == "as-drawn" else " [reversed relation]"
+    cases += [(f"{name}{suffix}{relation}", _with_relation(GEOLOGIES[name](grid), args.relation),
+               10_000 + n) for n, name in enumerate(args.cases)]
     for case, true_models, index in cases:
         run_case(case, setups_for(config, grid, true_models, index, args.scenario), network,
                  methods, options, emit, args.rounds, args.weight, ablations)
