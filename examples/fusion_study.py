@@ -18,6 +18,10 @@ line unchanged); ``dc-refined``, the DC data simulated and inverted on a
 DC mesh twice as fine as the grid (``refinement: 2``: the DC mesh is not
 the grid; the network still sees the models on the grid).
 
+``--relation reversed`` mirrors each hand-made geology's log10 resistivity
+within its range, so that its fast units are the conductive ones, as in the
+training family's ``anticorrelated`` relation (as drawn, fast = resistive).
+
 Methods: independent, cross_gradient, the network alone applied to the
 independent models ("network only": no data fit), and the ``fusion``
 strategy with the blend as start, reference and both (2 rounds);
