@@ -64,12 +64,17 @@ def test_a_raised_start_runs(study, tmp_path):
     assert "error" not in rows[0] and rows[0]["mse"] > 0
 
 
-def test_a_failed_run_is_tried_again(study, tmp_path, capsys):
+def _one_conventional_run(study, folder):
+    """``(argv, log, row)`` of one logged conventional run on clean data."""
     argv = ["--methods", "conventional", "--data", "clean", "--in-process",
-            "--output", str(tmp_path)]
+            "--output", str(folder)]
     study.main(argv)
-    log = tmp_path / "runs.jsonl"
-    row = json.loads(log.read_text())
+    log = folder / "runs.jsonl"
+    return argv, log, json.loads(log.read_text())
+
+
+def test_a_failed_run_is_tried_again(study, tmp_path, capsys):
+    argv, log, row = _one_conventional_run(study, tmp_path)
     failed = {key: row[key] for key in ("key", "method", "model", "size")}
     log.write_text(json.dumps({**failed, "error": "diverged"}) + "\n")
     capsys.readouterr()
@@ -93,11 +98,7 @@ def test_stop_at_target_ends_each_run_at_the_noise_level(study, tmp_path):
 
 
 def test_conventional_runs_do_not_depend_on_the_dip_rate(study, tmp_path, capsys):
-    argv = ["--methods", "conventional", "--data", "clean", "--in-process",
-            "--output", str(tmp_path)]
-    study.main(argv)
-    log = tmp_path / "runs.jsonl"
-    row = json.loads(log.read_text())
+    argv, log, row = _one_conventional_run(study, tmp_path)
     assert "dlr" not in row["key"]
     capsys.readouterr()
     study.main([*argv, "--dip-lr", "1e-3"])  # the DIP's rate: nothing to rerun
