@@ -89,7 +89,8 @@ def native_library(dtype: torch.dtype, accuracy: int):
     """The compiled loop for ``dtype`` (float32/float64) and ``accuracy``, or ``None``.
 
     ``None`` when native kernels are switched off (``JOINTINV_NATIVE=0``), the
-    dtype has none, or no C compiler works (one warning, then remembered).
+    dtype has none, no C compiler works or the cache directory is not writable
+    (one warning, then remembered).
     """
     if os.environ.get("JOINTINV_NATIVE", "1") == "0" or dtype not in _REAL:
         return None
@@ -99,14 +100,22 @@ def native_library(dtype: torch.dtype, accuracy: int):
     if key in _failed:
         return None
     compiler = shutil.which(os.environ.get("CC", "cc"))
-    path = _compile(compiler, *key) if compiler else None
-    if path is None:
-        if compiler is None:
-            warnings.warn("no C compiler found ($CC or cc); forward modelling stays on the "
-                          "torch step", RuntimeWarning, stacklevel=2)
+    if compiler is None:
+        warnings.warn("no C compiler found ($CC or cc); forward modelling stays on the "
+                      "torch step", RuntimeWarning, stacklevel=2)
         _failed.add(key)
         return None
-    library = ctypes.CDLL(str(path))
+    try:
+        path = _compile(compiler, *key)
+        library = None if path is None else ctypes.CDLL(str(path))
+    except OSError as error:  # an unwritable cache directory, a library that does not load
+        warnings.warn(f"could not build or load the C acoustic kernel ({error}); forward "
+                      f"modelling stays on the torch step (set JOINTINV_CACHE_DIR to a "
+                      f"writable folder)", RuntimeWarning, stacklevel=2)
+        library = None
+    if library is None:
+        _failed.add(key)
+        return None
     library.propagate.restype = ctypes.c_int
     _libraries[key] = library
     return library

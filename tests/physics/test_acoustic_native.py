@@ -133,6 +133,17 @@ def test_without_a_compiler_warns_once_and_uses_the_torch_step(calls, monkeypatc
     torch.testing.assert_close(again, fallback, rtol=0, atol=0)
 
 
+def test_an_unwritable_cache_warns_and_uses_the_torch_step(calls, monkeypatch, tmp_path):
+    monkeypatch.setattr(native, "_libraries", {})
+    monkeypatch.setattr(native, "_failed", set())
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    monkeypatch.setenv("JOINTINV_CACHE_DIR", str(blocker / "cache"))  # below a file: no mkdir
+    with torch.no_grad(), pytest.warns(RuntimeWarning, match="JOINTINV_CACHE_DIR"):
+        data = operator(accuracy=4)(model())
+    assert calls == [] and bool(torch.isfinite(data).all())
+
+
 def test_switched_off_by_environment(calls, monkeypatch):
     monkeypatch.setenv("JOINTINV_NATIVE", "0")
     with torch.no_grad():
