@@ -46,6 +46,7 @@ from .acoustic_checkpoint import (
     default_checkpoint_interval,
     run_forward,
 )
+from .acoustic_native import native_library
 from .acoustic_setup import (
     DEFAULT_MAX_TIME_STEPS,
     cfl_step_ratio,
@@ -156,8 +157,9 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         under ``torch.no_grad()``, data simulation, a line search's trial
         steps) in a C time loop compiled at first use with the system's C
         compiler (:mod:`jointinv.physics.acoustic_native`): same numbers to
-        rounding, about Deepwave's speed. Without a working compiler it warns
-        once and uses the torch step. ``False``: always the torch step.
+        rounding, about Deepwave's speed. Without a working compiler or a
+        writable cache directory it warns once and uses the torch step.
+        ``False``: always the torch step.
     max_time_steps : int, default 1_000_000
         Largest number of internal time steps (``nt`` times the CFL
         sub-steps) of one propagation.
@@ -390,8 +392,9 @@ class AcousticWave2D(PhysicsOperator, property="velocity", units="m/s",
         """``compile="auto"``: switch to the compiled step once the work adds up."""
         if self.compile != "auto" or self._auto_compiled:
             return
-        if self.native and model.device.type == "cpu" and not (
-                torch.is_grad_enabled() and model.requires_grad):
+        if (self.native and model.device.type == "cpu"
+                and not (torch.is_grad_enabled() and model.requires_grad)
+                and native_library(model.dtype, self.accuracy) is not None):
             return  # a forward-only run on the CPU takes the C loop: no step to compile
         sweeps = 3 if self.gradient == "checkpoint" and model.requires_grad else 1
         shape = plan.layout.shape

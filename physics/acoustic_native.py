@@ -1,21 +1,23 @@
 """The forward-only acoustic time loop in C, built at first use (CPU, no gradient).
 
 ``torch.compile`` turns each step into some 25 loops over the PML blocks with
-every shot in each, plus a Python call per step; Deepwave's C runs one loop
-over shots and rows per step. For forward modelling alone (no autograd, no
+every shot in each, plus a Python call per step, so every step streams all
+shots' wavefields through memory; Deepwave's C runs each shot from the first
+step to the last on one thread. For forward modelling alone (no autograd, no
 checkpoints) :func:`native_forward` runs the whole time loop in
-``acoustic_native.c`` instead: the same scheme and numbers as
+``acoustic_native.c`` the same way: the same scheme and numbers as
 :func:`jointinv.physics.acoustic_step.wave_step` (to rounding: the sums are
-taken in another order), parallel over shots and rows with OpenMP on
-``torch.get_num_threads()`` threads.
+taken in another order), whole shots per OpenMP thread (the rows of each step
+when there are fewer shots than threads), on ``torch.get_num_threads()``
+threads.
 
 The C file is compiled once per (precision, accuracy) with the system's C
 compiler (``$CC``, else ``cc``) into a cache directory
 (``$JOINTINV_CACHE_DIR``, else ``$XDG_CACHE_HOME/jointinv`` or
 ``~/.cache/jointinv``), keyed by the source, the flags and the machine; later
-processes load it in milliseconds. Without a working compiler (or with
-``JOINTINV_NATIVE=0``) :func:`native_library` returns ``None`` after one
-warning and the propagator stays on its torch step. Gradients and
+processes load it in milliseconds. Without a working compiler or a writable
+cache (or with ``JOINTINV_NATIVE=0``) :func:`native_library` returns ``None``
+after one warning and the propagator stays on its torch step. Gradients and
 Jacobian-vector products always use the torch step and its exact adjoint.
 """
 

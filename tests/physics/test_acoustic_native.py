@@ -131,6 +131,11 @@ def test_without_a_compiler_warns_once_and_uses_the_torch_step(calls, monkeypatc
         again = operator(accuracy=6)(model())  # remembered: no second warning, no retry
     assert calls == []
     torch.testing.assert_close(again, fallback, rtol=0, atol=0)
+    # on the torch step, forward-only runs count toward compile="auto" again
+    op = operator(accuracy=6, compile="auto")
+    with torch.no_grad():
+        op(model())
+    assert op._work > 0
 
 
 def test_an_unwritable_cache_warns_and_uses_the_torch_step(calls, monkeypatch, tmp_path):
