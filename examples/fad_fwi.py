@@ -127,6 +127,9 @@ def parse_args(argv=None):
                              "data misfit after 200 iterations on the Marmousi-like validation "
                              "case, clean data; 2e-5 fitted less than 1e-4 and 5e-4 went "
                              "unstable there on low-cut noisy data)")
+    parser.add_argument("--dip-schedule", choices=["constant", "cosine"], default="constant",
+                        help="dip and gnn: Adam's rate over the run; cosine decays it to 0 "
+                             "at --iterations")
     parser.add_argument("--pretrain-steps", type=int, default=300)
     parser.add_argument("--dip-scale", type=float, default=None,
                         help="dip: the linear head's scale [m/s] (default: the start's "
@@ -179,6 +182,8 @@ def run_key(spec: dict, legacy: bool = False) -> str:
         tuning += f"-hs{spec['dip_scale']:g}"
     if spec.get("stop_at_target"):
         tuning += "-stop"
+    if spec["method"] in NETWORK_METHODS and spec.get("dip_schedule", "constant") != "constant":
+        tuning += f"-{spec['dip_schedule']}"
     return f"{case}/{tuning}"
 
 
@@ -260,6 +265,7 @@ def run_one(spec: dict) -> dict:
     if spec["method"] in ("dip", "gnn"):
         prior = deep_prior(spec, case["grid"], start).to(device)
         result = jointinv.invert(case["operator"], case["data"], start, lr=spec["dip_lr"],
+                                 lr_schedule=spec.get("dip_schedule", "constant"),
                                  parameterization=prior, **options)
     else:
         result = jointinv.invert(case["operator"], case["data"], start, lr=spec["lr"],
@@ -299,7 +305,8 @@ def read_log(path: Path) -> list:
 def specs(args) -> list:
     """Every run the arguments ask for, in a stable order."""
     fixed = dict(size=args.size, iterations=args.iterations, engine=args.engine, lr=args.lr,
-                 dip_lr=args.dip_lr, pretrain_steps=args.pretrain_steps,
+                 dip_lr=args.dip_lr, dip_schedule=args.dip_schedule,
+                 pretrain_steps=args.pretrain_steps,
                  gnn_scale=args.gnn_scale, dip_scale=args.dip_scale, beta=args.beta,
                  smoothing=args.smoothing, stop_at_target=args.stop_at_target,
                  model_seed=args.model_seed, noise_seed=args.noise_seed,

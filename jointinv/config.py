@@ -56,6 +56,11 @@ def _solvers():
     return SOLVERS
 
 
+def _lr_schedules():
+    from .solvers import LR_SCHEDULES
+    return LR_SCHEDULES
+
+
 def _regularizations():
     from .joint_regularization import JOINT_REGULARIZATIONS
     return JOINT_REGULARIZATIONS
@@ -232,6 +237,8 @@ SCHEMA = {
                                          low=1),
     "options.lr": Setting(float, None, "learning rate of adam / lbfgs", low=0, low_open=True,
                           nullable=True),
+    "options.lr_schedule": Setting(str, None, "adam: constant rate, or cosine decay to 0 "
+                                   "at max_iterations", choices=_lr_schedules),
     "options.coupling": Setting(object, None, "structural coupling: a kind, {kind:, weight:, "
                                 "eps:} (weight = unit-free lambda) or a list of them",
                                 validator=_check_coupling,

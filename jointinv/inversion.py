@@ -24,7 +24,8 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
            cooling_rate: int = 1,
            chi_factor: float = 1.0, max_iterations: int = 20, cg_max_iterations: int = 20,
            sensitivity_weighting: bool = False, bounds: tuple | None = None,
-           lr: float | None = None, step=None, parameterization=None, mask=None,
+           lr: float | None = None, lr_schedule: str = "constant", step=None,
+           parameterization=None, mask=None,
            misfit="l2", frequencies=None, filter_order: int = 4, preconditioner=None,
            depth_power: float = 1.0, shots_per_iteration: int | None = None,
            batch_seed: int = 0, callback=None,
@@ -58,6 +59,9 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
         First-order learning rate. With cells it is relative: Adam moves a
         cell by at most about ``lr`` times the RMS starting model per step
         (default 0.01, i.e. 1 %); with a network, in its weights' units.
+    lr_schedule : {"constant", "cosine"}
+        Adam only: ``"cosine"`` decays the rate to 0 at ``max_iterations``
+        (see :class:`jointinv.runner.SolverOptions`).
     step : float, optional
         Instead of ``lr``, Adam's step per iteration in the property's units
         (e.g. ``step=20.0`` for about 20 m/s per iteration), cells only.
@@ -124,7 +128,8 @@ def invert(operator: PhysicsOperator, data: Data, initial_model: torch.Tensor, *
     options = SolverOptions(solver=solver, max_iterations=max_iterations,
                             beta0_ratio=beta0_ratio, cooling_factor=cooling_factor,
                             cooling_rate=cooling_rate, cg_max_iterations=cg_max_iterations,
-                            lr=lr, step=step, preconditioner=preconditioner,
+                            lr=lr, lr_schedule=lr_schedule, step=step,
+                            preconditioner=preconditioner,
                             depth_power=depth_power, shots_per_iteration=shots_per_iteration,
                             batch_seed=batch_seed, callback=callback, progress=progress)
     name = name or operator.property.replace(" ", "_") or "model"

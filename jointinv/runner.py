@@ -20,7 +20,7 @@ from .parameterizations import Parameterization
 from .preconditioning import PRECONDITIONERS, step_weights
 from .problem import InversionProblem
 from .result import InversionResult
-from .solvers import OPTIMIZERS, estimate_betas, optimize
+from .solvers import LR_SCHEDULES, OPTIMIZERS, estimate_betas, optimize
 from .solvers.batches import ShotBatches
 from .solvers.gauss_newton import gauss_newton_point
 from .validation import (
@@ -72,6 +72,12 @@ class SolverOptions:
         misfits held at their targets (see
         :func:`jointinv.solvers.gauss_newton.hold_at_target`); 0 stops there.
         A run the hold leaves above a target cools on until it is back there.
+    lr_schedule : {"constant", "cosine"}
+        Adam only: the learning rate over the run. ``"cosine"`` decays it
+        from ``lr`` to 0 at ``max_iterations`` along half a cosine
+        (``torch.optim.lr_scheduler.CosineAnnealingLR``), so the last
+        iterates settle instead of circling a minimum at the full step
+        (each band of a multiscale run restarts it).
     lr : float, optional
         First-order learning rate. With cell models it is *relative*: Adam
         moves each cell by at most about ``lr`` times the RMS of the starting
@@ -116,6 +122,7 @@ class SolverOptions:
     cg_max_iterations: int = 20
     hold_iterations: int = 0
     lr: float | None = None
+    lr_schedule: str = "constant"
     step: float | dict | None = None
     preconditioner: object = None
     depth_power: float = 1.0
@@ -140,6 +147,11 @@ class SolverOptions:
                              f"betas between iterations), got solver {self.solver!r}")
         if self.lr is not None:
             self.lr = check_positive_float("lr", self.lr)
+        self.lr_schedule = check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        if self.lr_schedule != "constant" and self.solver != "adam":
+            raise ValueError(f"lr_schedule {self.lr_schedule!r} needs solver 'adam' "
+                             f"({self.solver!r} sets its own steps), got solver "
+                             f"{self.solver!r}")
         if self.step is not None:
             if self.solver != "adam":
                 raise ValueError(f"step sets Adam's step size; solver {self.solver!r} chooses "
@@ -411,7 +423,7 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
                 lr=_learning_rates(options, built, parameterization),
                 max_iterations=options.max_iterations, progress=options.progress,
                 cooling_factor=options.cooling_factor, cooling_rate=options.cooling_rate,
-                callback=options.callback, batches=batches)
+                callback=options.callback, batches=batches, lr_schedule=options.lr_schedule)
         properties = {k: properties[k] for k in keys}
         variables = {k: problem.maps[k].inverse(properties[k]) for k in keys}
         predicted = {k: built[k].misfit.predict(properties[k]) for k in keys}

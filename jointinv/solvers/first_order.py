@@ -11,9 +11,11 @@ from .cooling import WindowedYield
 from .gauss_newton import record, undefined_couplings_sit_out
 from .progress import IterationReporter
 
-__all__ = ["optimize", "OPTIMIZERS"]
+__all__ = ["optimize", "OPTIMIZERS", "LR_SCHEDULES"]
 
 OPTIMIZERS = ("adam", "lbfgs")
+#: How Adam's learning rate changes over a run (see :func:`optimize`).
+LR_SCHEDULES = ("constant", "cosine")
 #: Most objective evaluations one L-BFGS line search may spend (it usually needs one).
 LINE_SEARCH_EVALUATIONS = 10
 
@@ -127,7 +129,7 @@ def _cool(problem, misfits: dict, factor: float) -> None:
 def optimize(problem, parameterizations, optimizer: str = "adam", lr=None,
              max_iterations: int = 200, stop_at_target: bool = True, progress: bool = True,
              callback=None, cooling_factor: float = 1.0, cooling_rate: int = 1,
-             batches=None):
+             batches=None, lr_schedule: str = "constant"):
     """Minimise ``problem``'s objective over the parameters of ``parameterizations``.
 
     Parameters
@@ -155,6 +157,9 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr=None,
         returning True stops the run.
     batches : ShotBatches, optional
         Draws a random subset of shots per iteration (Adam only).
+    lr_schedule : {"constant", "cosine"}
+        Adam only: ``"cosine"`` decays every rate to 0 at ``max_iterations``
+        (half a cosine), so the last iterates settle.
     cooling_factor, cooling_rate : float, int
         Every ``cooling_rate`` iterations each beta whose data set is still
         above its target is divided by ``cooling_factor`` (1: betas fixed),
@@ -192,6 +197,10 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr=None,
     rates = _learning_rates(lr, default_lr, len(parameterizations), optimizer)
     cooling_factor = check_positive_float("cooling_factor", cooling_factor)
     cooling_rate = check_positive_int("cooling_rate", cooling_rate)
+    lr_schedule = check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
+    if lr_schedule != "constant" and optimizer != "adam":
+        raise ValueError(f"lr_schedule {lr_schedule!r} needs optimizer 'adam', "
+                         f"got {optimizer!r}")
     produced = [k for module in parameterizations for k in module.keys]
     missing = sorted(set(problem.keys) - set(produced))
     if missing:
@@ -210,8 +219,11 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr=None,
     yielder = (WindowedYield(problem, cooling_factor)
                if cooling_factor > 1.0 and problem.couplings else None)
     params = [p for group in groups for p in group["params"]]
+    scheduler = None
     if optimizer == "adam":
         opt = torch.optim.Adam(groups)
+        if lr_schedule == "cosine":
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max_iterations)
     else:
         # max_eval: torch's default for max_iter=1 is 1 evaluation, which leaves the line
         # search none to spend; it then returns t = 0 whenever the unit step overshoots
@@ -287,6 +299,8 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr=None,
                 history[-1]["annealing_beta"] = weights[0][1]
             if batches is not None:
                 history[-1]["shots"] = batches.description()
+            if scheduler is not None:
+                history[-1]["lr"] = opt.param_groups[0]["lr"]
             if iteration:
                 reporter.row(history[-1])
             if callback is not None and callback(history[-1], evaluated["properties"]) is True:
@@ -300,6 +314,8 @@ def optimize(problem, parameterizations, optimizer: str = "adam", lr=None,
                 break
             if optimizer == "adam":
                 opt.step()
+                if scheduler is not None:
+                    scheduler.step()
             else:
                 # L-BFGS calls the closure first: hand it the evaluation just made
                 opt.step(_first_call_returns(loss, evaluate))

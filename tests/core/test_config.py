@@ -183,3 +183,13 @@ def test_invalid_yaml(tmp_path):
         load_config(path)
     with pytest.raises(ValueError, match="has unknown keys"):
         validate_config({"strategy": "independent"})
+
+
+def test_lr_schedule_is_a_checked_option():
+    config = validate_config({"options": {"solver": "adam", "lr_schedule": "cosine"},
+                              "strategies": [{"name": "independent"}]})
+    assert config["options"]["lr_schedule"] == "cosine"
+    with pytest.raises(ValueError, match=re.escape(
+            "config options.lr_schedule must be one of ['constant', 'cosine'], got 'cos'")):
+        validate_config({"options": {"lr_schedule": "cos"},
+                         "strategies": [{"name": "independent"}]})

@@ -1,5 +1,6 @@
 """First-order step control: lr relative to the model, step in property units, beta cooling."""
 
+import math
 import re
 
 import pytest
@@ -102,3 +103,29 @@ def test_one_simulation_per_iteration(velocity_scale_case, solver, cooling_facto
         # each line search evaluates at least once; its accepted trial is reused as the
         # next iteration's evaluation (without reuse: 2 per iteration)
         assert iterations + 1 <= counts[0] < 2 * iterations
+
+
+def test_cosine_schedule_decays_the_rate_to_zero(velocity_scale_case):
+    operator, data, start = velocity_scale_case
+    runs = {schedule: jointinv.invert(operator, data, start, solver="adam", step=20.0,
+                                      beta=1e-6, chi_factor=1e-9, max_iterations=4,
+                                      lr_schedule=schedule, progress=False)
+            for schedule in ("constant", "cosine")}
+    rates = [row["lr"] for row in runs["cosine"].history]
+    # half a cosine from the first rate to 0 at max_iterations, one value per step taken
+    expected = [rates[0] * (1 + math.cos(math.pi * t / 4)) / 2 for t in range(1, 5)]
+    assert rates[1:] == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert rates[-1] == pytest.approx(0.0, abs=1e-15)
+    assert "lr" not in runs["constant"].history[-1]
+    # the same first step, then shorter ones: the cosine run ends nearer its start
+    change = {k: float((r.models["density"] - start).abs().max()) for k, r in runs.items()}
+    assert change["cosine"] < change["constant"]
+
+
+def test_lr_schedule_errors_are_named(velocity_scale_case):
+    operator, data, start = velocity_scale_case
+    with pytest.raises(ValueError, match="lr_schedule 'cosine' needs solver 'adam'"):
+        jointinv.invert(operator, data, start, solver="lbfgs", lr_schedule="cosine")
+    with pytest.raises(ValueError, match=re.escape("lr_schedule must be one of ['constant', "
+                                                   "'cosine'], got 'cosin'")):
+        jointinv.invert(operator, data, start, solver="adam", lr_schedule="cosin")
