@@ -105,8 +105,36 @@ def lens_and_ramp():
     return _three_units(lens, below, (3400.0, 2900.0, 2100.0), (2.9, 2.4, 1.6))
 
 
+def anticline_and_pocket():
+    """A fast resistive layer folded into an anticline (crest 10 m, flanks 24 m) and a slow
+    pocket at 45-60 m that is conductive but in a fast host: four units, not three."""
+    z, x = _coordinates()
+    top = 10.0 + 14.0 * ((x - 100.0) / 100.0) ** 2
+    folded = (z >= top) & (z < top + 10.0)
+    pocket = ((x - 150.0) / 25.0) ** 2 + ((z - 52.0) / 8.0) ** 2 < 1.0
+    velocity, resistivity = _three_units(folded, pocket, (3300.0, 1900.0, 2500.0),
+                                         (2.8, 1.0, 1.9))
+    below = (z >= top + 10.0) & ~pocket  # a fourth unit: fast but moderately conductive
+    return (torch.where(below, 3000.0, velocity).double(),
+            torch.where(below, 1.7, resistivity).double())
+
+
+def stepped_basement():
+    """Conductive clay over sand over a fast resistive basement that steps up from 32 m to
+    16 m depth at x = 90 m."""
+    z, x = _coordinates()
+    clay = z < 6.0
+    basement = z >= torch.where(x < 90.0, 32.0, 16.0)
+    return _three_units(clay, basement, (1500.0, 4000.0, 2200.0), (0.9, 3.1, 2.0))
+
+
 #: Validation only: geologies no default was chosen on (``--cases graben lens_and_ramp``).
-VALIDATION_GEOLOGIES = {"graben": graben, "lens_and_ramp": lens_and_ramp}
+#: ``anticline_and_pocket`` and ``stepped_basement`` were added on 2 December 2026, after
+#: ``lens_and_ramp`` had been used to diagnose the resolution-aware mixture, and were run
+#: once, for the final check only.
+VALIDATION_GEOLOGIES = {"graben": graben, "lens_and_ramp": lens_and_ramp,
+                        "anticline_and_pocket": anticline_and_pocket,
+                        "stepped_basement": stepped_basement}
 
 SPECS = {
     "traveltime": {"physics": "traveltime", "constructor": "crosshole",
