@@ -145,12 +145,15 @@ def _fit_with_confidence(points, confidence, n_clusters, iterations, floor, seed
     n, p = points.shape
     confidence = confidence.to(points)
     if state is None:
-        # seeds among the cells every physics senses, where the values mean something
-        sensed = confidence.prod(dim=1) >= 0.5
-        pool = points[sensed] if int(sensed.sum()) >= n_clusters else points
+        # Seeds among all cells: two physics often sense different regions (cross-hole rays
+        # at depth, a surface line near the top), so the cells both sense can be too few to
+        # hold one seed per unit. One variance for every property, as the plain mixture
+        # starts: in relative units a unit is a relative change of any property; a variance
+        # per property would let the one with the least spread (a few per cent of log10 rho)
+        # decide the units, and the mixture would come out flat in the other.
         generator = torch.Generator(device="cpu").manual_seed(seed)
-        means = _initial_means(pool.cpu(), n_clusters, generator).to(points)
-        variances = (points.var(dim=0) + floor).expand(n_clusters, p).clone()
+        means = _initial_means(points.cpu(), n_clusters, generator).to(points)
+        variances = (points.var(dim=0).mean() + floor).expand(n_clusters, p).clone()
         weights = torch.full((n_clusters,), 1.0 / n_clusters, dtype=points.dtype,
                              device=points.device)
     else:

@@ -145,3 +145,28 @@ def test_resolution_aware_bad_input():
                                 confidence={**confidence, "v": 2 * confidence["v"]})
     coupling = Coupling.coerce({"kind": "petrophysical", "resolution_aware": True})
     assert coupling.resolution_aware and "resolution_aware=True" in repr(coupling)
+
+
+def test_resolution_aware_units_follow_the_resolved_property_when_the_physics_sense_apart():
+    """Cross-hole rays sense the deep rows, a surface line the top ones (few cells both
+    sense), and the resistivity varies by a few per cent laterally within the top unit: the
+    units must still be the three velocity layers, not splits of that small variation."""
+    nz, nx = 12, 10
+    depth = torch.arange(nz, dtype=torch.float64)[:, None].expand(nz, nx)
+    x = torch.arange(nx, dtype=torch.float64)[None, :].expand(nz, nx)
+    layer = (depth >= 4).double() + (depth >= 8).double()
+    velocity = 2000.0 + 600.0 * layer
+    resistivity = torch.full((nz, nx), 1.9, dtype=torch.float64)     # unsensed: the start
+    resistivity[:5] = torch.where(x[:5] < 5, 2.1, 1.95)              # sensed rows
+    resistivity[4] = 2.4
+    sensed_by_rays = torch.ones(nz, nx, dtype=torch.float64)
+    sensed_by_rays[:3] = 0.2
+    sensed_by_line = torch.full((nz, nx), 0.01, dtype=torch.float64)
+    sensed_by_line[:5] = 1.0
+    points = torch.stack([velocity.reshape(-1) / 2600.0, resistivity.reshape(-1) / 2.0], 1)
+    confidence = torch.stack([sensed_by_rays.reshape(-1), sensed_by_line.reshape(-1)], 1)
+    for seed in range(3):
+        fit = fit_gaussian_mixture(points, 3, seed=seed, confidence=confidence)
+        torch.testing.assert_close(fit["means"][:, 0].sort().values * 2600.0,
+                                   torch.tensor([2000.0, 2600.0, 3200.0], dtype=torch.float64),
+                                   atol=20.0, rtol=0)
