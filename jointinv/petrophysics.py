@@ -29,8 +29,11 @@ unit from the properties sensed there (``log p_k(x_i) = sum_p c_ip log
 N(x_ip | mu_kp, sigma_kp^2)``). The term still pulls every cell toward its
 unit's means, so a unit resolved by one physics near the surface and by the
 other at depth carries its value there; but a unit's mean of a property pulls
-only as far as it is known: with weight ``min(1, sum_i r_ik c_ip / (f N))``,
-``f`` = :data:`MIN_SENSED_FRACTION` of the ``N`` cells. A unit that one
+only as far as it is known *and linked*: with weight ``min(1, sum_i r_ik c_ip
+c'_ip / (f N))``, ``c'_ip`` the best confidence of the other properties in the
+cell and ``f`` = :data:`MIN_SENSED_FRACTION` of the ``N`` cells. A value
+sensed only where no other property is sensed is learned but not carried:
+nothing there tells which unit, in the other property's terms, the cell is. A unit that one
 physics never senses (say, the top rows above the boreholes of a cross-hole
 survey, grouped by their resistivity) has no velocity to give, and its mean
 there is only the start's value. And a cell is pulled toward the moments of
@@ -140,6 +143,16 @@ def fit_gaussian_mixture(points: torch.Tensor, n_clusters: int, iterations: int 
             "responsibilities": responsibilities}
 
 
+def _sensed_elsewhere(confidence: torch.Tensor) -> torch.Tensor:
+    """``(N, P)``: per cell and property, the best confidence of the *other* properties (1
+    for a one-property mixture: nothing else to link)."""
+    n, p = confidence.shape
+    if p == 1:
+        return torch.ones_like(confidence)
+    return torch.stack([torch.cat([confidence[:, :j], confidence[:, j + 1:]], dim=1)
+                        .max(dim=1).values for j in range(p)], dim=1)
+
+
 def _fit_with_confidence(points, confidence, n_clusters, iterations, floor, seed, state):
     """EM with diagonal covariances and each value weighted by its confidence."""
     n, p = points.shape
@@ -171,6 +184,11 @@ def _fit_with_confidence(points, confidence, n_clusters, iterations, floor, seed
         difference = points[:, None, :] - means[None]
         variances = torch.einsum("nk,np,nkp->kp", responsibilities, confidence,
                                  difference ** 2) / mass + floor
+    # A unit's value of a property links to the other properties only where the unit is
+    # identified by them too: count the cells sensed in that property and in another one.
+    # (Where one physics senses the top and the other only the depth, a unit's resistivity
+    # learned at the top says nothing about the deep cells the velocity assigns to it.)
+    mass = responsibilities.T @ (confidence * _sensed_elsewhere(confidence)) + 1e-12
     known = (mass / (MIN_SENSED_FRACTION * n)).clamp(max=1.0)               # (K, P)
     # per cell: the mixture's moments of each property, and how well they are known
     cell_means = responsibilities @ means                                     # (N, P)

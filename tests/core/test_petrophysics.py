@@ -170,3 +170,27 @@ def test_resolution_aware_units_follow_the_resolved_property_when_the_physics_se
         torch.testing.assert_close(fit["means"][:, 0].sort().values * 2600.0,
                                    torch.tensor([2000.0, 2600.0, 3200.0], dtype=torch.float64),
                                    atol=20.0, rtol=0)
+
+
+def test_resolution_aware_values_carry_over_only_where_a_unit_is_linked():
+    """Resistivity sensed only in the top rows, where no ray passes; velocity below (a slow
+    layer in a background). The background's resistivity, learned where nothing tells its
+    unit in velocity terms, must not pull the deep background cells as if it were linked;
+    when the rays also cross the top rows it must."""
+    nz, nx = 12, 10
+    depth = torch.arange(nz, dtype=torch.float64)[:, None].expand(nz, nx)
+    layer = (depth >= 6) & (depth < 9)
+    velocity = torch.where(layer, 1500.0, 2000.0).double()
+    resistivity = torch.where(layer, 1.9, 2.0).double()
+    line = torch.where(depth < 3, 1.0, 1e-3).double()
+    points = torch.stack([velocity.reshape(-1) / 2000.0, resistivity.reshape(-1) / 2.0], 1)
+    deep_background = ((depth >= 3) & ~layer).reshape(-1)
+
+    def resistivity_precision(rays):
+        confidence = torch.stack([rays.reshape(-1), line.reshape(-1)], 1)
+        fit = fit_gaussian_mixture(points, 2, confidence=confidence)
+        return float(fit["cell_precisions"][deep_background, 1].mean())
+
+    rays_below_the_top = torch.where(depth >= 3, 1.0, 0.0).double()
+    rays_everywhere = torch.ones(nz, nx, dtype=torch.float64)
+    assert resistivity_precision(rays_below_the_top) < 0.1 * resistivity_precision(rays_everywhere)
