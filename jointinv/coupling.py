@@ -266,9 +266,10 @@ class Coupling:
         yielded; from 1 on the data left their target then, not rerun).
         Beside structure guidance, ``jointinv.joint_cases.
         DEMO_JOINT_METHOD`` uses the cross-gradient at 1 and the
-        petrophysical coupling at 0.03. The weight is where a Gauss-Newton
-        run starts: a weight too large for the data to reach their targets
-        is cooled with the betas once a data set stalls above its target
+        resolution-aware petrophysical coupling at 0.1 (0.86 / 0.87).
+        The weight is where a Gauss-Newton run starts: a weight too large
+        for the data to reach their targets is cooled with the betas once a
+        data set stalls above its target
         (:class:`jointinv.solvers.cooling.Cooling`), so a large weight no
         longer leaves the data off target.
     eps : float, optional

@@ -38,7 +38,8 @@ def test_every_method_of_the_example_config_runs(tmp_path, monkeypatch):
     labels = [s["label"] for s in config["strategies"]]
     assert {"independent", "cross_gradient", "joint_total_variation", "structure_guided",
             "petrophysical", "sequential", "structure_guided_petrophysical",
-            "structure_guided_cg_resolution_aware_petrophysical"} <= set(labels)
+            "structure_guided_cg_petrophysical",
+            "structure_guided_cg_aware_petrophysical"} <= set(labels)
     # tiny: a small case and one short iteration, the same strategies and options otherwise
     tiny = yaml.safe_load(EXAMPLE.read_text())
     tiny["case"] = _tiny_case(tmp_path)
