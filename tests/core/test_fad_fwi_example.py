@@ -111,3 +111,19 @@ def test_conventional_runs_do_not_depend_on_the_dip_rate(study, tmp_path, capsys
     assert "0 runs to do" in capsys.readouterr().out
     dip = dict(row, method="dip")
     assert study.run_key(dip) == study.run_key(dip, legacy=True)  # network methods: unchanged
+
+
+def test_a_dip_rate_schedule_is_its_own_run_and_row(study, tmp_path, capsys):
+    argv = ["--methods", "dip", "conventional", "--data", "clean", "--pretrain-steps", "2",
+            "--in-process", "--output", str(tmp_path)]
+    study.main(argv)
+    capsys.readouterr()
+    study.main([*argv, "--dip-schedule", "cosine"])  # conventional FWI has nothing to rerun
+    assert "1 runs to do (2 in" in capsys.readouterr().out
+    rows = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert rows[-1]["key"].endswith("-cosine") and rows[-1]["method"] == "dip"
+    table = (tmp_path / "results.md").read_text()
+    assert "| DIP U-Net (FAD-FWI), cosine rate | smoothed | clean |" in table
+    ratios = [line for line in table.splitlines() if line.startswith("| smoothed, clean |")]
+    assert [line.split(" | ")[1] for line in ratios] == ["as the study's defaults",
+                                                          "cosine rate"]
