@@ -508,7 +508,7 @@ def plot_methods(output: Path, case: str, methods: list, max_iterations: int) ->
         stored = np.load(output / "models" / case / f"{method}={value}.npz")
         label = method if value is None else f"{method} ({_text(value)})"
         if (method, value) == DEFAULT_METHOD:
-            label = f"default: guided + CG + aware petro. ({_text(value)})"
+            label = f"default ({_text(value)})"
         models[label] = {columns[k]: stored[k] for k in PROPERTIES}
     return plot_model_grid(list(models), list(columns.values()), models,
                            setups["traveltime"].operator.grid, output / "methods_grid.png",
