@@ -33,8 +33,8 @@ only as far as it is known *and linked*: with weight ``min(1, sum_i r_ik c_ip
 c'_ip / (f N))``, ``c'_ip`` the best confidence of the other properties in the
 cell and ``f`` = :data:`MIN_SENSED_FRACTION` of the ``N`` cells. A value
 sensed only where no other property is sensed is learned but not carried:
-nothing there tells which unit, in the other property's terms, the cell is. A unit that one
-physics never senses (say, the top rows above the boreholes of a cross-hole
+nothing there tells which unit, in the other property's terms, the cell is.
+A unit that one physics never senses (say, the top rows above the boreholes of a cross-hole
 survey, grouped by their resistivity) has no velocity to give, and its mean
 there is only the start's value. And a cell is pulled toward the moments of
 its mixture, not each unit's: mean ``m_ip = sum_k r_ik mu_kp`` and variance
@@ -146,7 +146,7 @@ def fit_gaussian_mixture(points: torch.Tensor, n_clusters: int, iterations: int 
 def _sensed_elsewhere(confidence: torch.Tensor) -> torch.Tensor:
     """``(N, P)``: per cell and property, the best confidence of the *other* properties (1
     for a one-property mixture: nothing else to link)."""
-    n, p = confidence.shape
+    p = confidence.shape[1]
     if p == 1:
         return torch.ones_like(confidence)
     return torch.stack([torch.cat([confidence[:, :j], confidence[:, j + 1:]], dim=1)
