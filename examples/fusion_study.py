@@ -67,7 +67,9 @@ CONFIG = Path(__file__).parent / "dataset" / "joint_tt_dc.yaml"
 KEYS = ("traveltime", "dcr")
 FUSION = {"fusion start": {"use_as": "start"},
           "fusion reference": {"use_as": "reference", "alpha_s": 0.05},
-          "fusion both": {"use_as": "both", "alpha_s": 0.05}}
+          "fusion both": {"use_as": "both", "alpha_s": 0.05},
+          # re-inverting jointly with the default joint method instead of separately
+          "fusion both, joint": {"use_as": "both", "alpha_s": 0.05, "reinversion": "joint"}}
 METHODS = ("independent", "network only", "cross_gradient") + tuple(FUSION)
 SCENARIOS = ("baseline", "surface-to-hole", "dc-refined")
 

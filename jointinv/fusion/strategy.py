@@ -9,6 +9,10 @@ its own again from that blend (``use_as="start"``), towards it
 both. The final models are those of the last inversion, so every data set is
 fitted as the independent inversion fits it (to its target when the solver
 reaches it; ``chi_squared_per_datum`` in :attr:`InversionResult.metrics`).
+With ``reinversion="joint"`` the re-inversions after round 0 are the default
+joint inversion (:data:`jointinv.joint_cases.DEMO_JOINT_METHOD`) instead of
+separate ones; round 0 stays separate, as the network was trained on separate
+inversions.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ import torch
 from ..runner import SolverOptions
 from .network import FusionNetwork
 
-__all__ = ["invert_fusion", "USES"]
+__all__ = ["invert_fusion", "USES", "REINVERSIONS"]
 
 USES = ("start", "reference", "both")
+#: How each round re-inverts: every physics on its own, or the default joint inversion.
+REINVERSIONS = ("independent", "joint")
 
 
 def _check_network(network) -> FusionNetwork:
@@ -37,7 +43,9 @@ def _check_network(network) -> FusionNetwork:
     return network
 
 
-def _check_options(rounds, weight, use_as, alpha_s):
+def _check_options(rounds, weight, use_as, alpha_s, reinversion):
+    if reinversion not in REINVERSIONS:
+        raise ValueError(f"reinversion must be one of {list(REINVERSIONS)}, got {reinversion!r}")
     if isinstance(rounds, bool) or not isinstance(rounds, numbers.Integral) or rounds < 1:
         raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
     if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or \
@@ -80,7 +88,7 @@ def _blend(setup, fused, recovered, weight):
 
 def invert_fusion(setups: dict, *, network, rounds: int = 2, weight: float = 0.5,
                   use_as: str = "start", alpha_s: float | None = None, separate=None,
-                  **solver_options):
+                  reinversion: str = "independent", **solver_options):
     """Independent inversions improved by the fusion network, ``rounds`` times.
 
     Parameters
@@ -108,6 +116,11 @@ def invert_fusion(setups: dict, *, network, rounds: int = 2, weight: float = 0.5
     separate : InversionResult, optional
         The independent inversion of these setups, if already run (round 0 is
         then skipped, e.g. to compare several ``use_as`` on one inversion).
+    reinversion : {"independent", "joint"}
+        How rounds 1.. re-invert: each physics on its own (the seed's loop),
+        or jointly with the default joint method (structure-guided smoothness,
+        cross-gradient, resolution-aware petrophysical coupling; its options
+        from :data:`jointinv.joint_cases.DEMO_JOINT_METHOD`).
     **solver_options
         :class:`~jointinv.runner.SolverOptions` of every inversion.
 
@@ -147,7 +160,7 @@ def invert_fusion(setups: dict, *, network, rounds: int = 2, weight: float = 0.5
     from ..strategies.common import check_setups
 
     network = _check_network(network)
-    _check_options(rounds, weight, use_as, alpha_s)
+    _check_options(rounds, weight, use_as, alpha_s, reinversion)
     SolverOptions.from_options(solver_options)
     check_setups(setups)
     network.check_keys(setups, {k: s.operator.property for k, s in setups.items()})
@@ -179,7 +192,8 @@ def invert_fusion(setups: dict, *, network, rounds: int = 2, weight: float = 0.5
             if alpha_s is not None:
                 changes["alpha_s"] = float(alpha_s)
             next_setups[key] = dataclasses.replace(setup, **changes)
-        result = run_strategy("independent", next_setups, **solver_options)
+        name, options = _reinversion(reinversion)
+        result = run_strategy(name, next_setups, **{**options, **solver_options})
         history += [{**row, "round": round_} for row in result.history]
         summary.append(_round_summary(round_, result))
     result.history = history
@@ -189,6 +203,15 @@ def invert_fusion(setups: dict, *, network, rounds: int = 2, weight: float = 0.5
     result.rounds = summary
     result.network_models = fused
     return result
+
+
+def _reinversion(kind: str) -> tuple:
+    """``(strategy name, its options)`` of a round's re-inversion (rounds 1..)."""
+    if kind == "independent":
+        return "independent", {}
+    from ..joint_cases import DEMO_JOINT_METHOD
+    return DEMO_JOINT_METHOD["name"], {k: v for k, v in DEMO_JOINT_METHOD.items()
+                                       if k not in ("name", "label")}
 
 
 def _round_summary(round_: int, result) -> dict:

@@ -54,6 +54,17 @@ def test_fusion_runs_k_rounds_and_ends_at_target(use_as):
     assert result.method.startswith("fusion (2 rounds, weight 0.5, as " + use_as)
 
 
+def test_joint_reinversion_couples_the_rounds_after_the_first():
+    result = run_strategy("fusion", setups(), network=untrained_network(), rounds=1,
+                          use_as="both", reinversion="joint", max_iterations=15,
+                          progress=False)
+    coupled = {row["round"] for row in result.history
+               if any(k.startswith("coupling[petrophysical") for k in row)}
+    assert coupled == {1}  # round 0 is separate: the network was trained on separate ones
+    for key, row in result.metrics.items():
+        assert row["chi_squared_per_datum"] <= 1.1, (key, row)
+
+
 def test_reference_use_starts_from_the_setup_and_keeps_its_start(tmp_path):
     network = untrained_network()
     path = network.save(tmp_path / "network.pt")
@@ -85,6 +96,8 @@ def test_networks_that_cannot_take_these_setups_are_refused(network, error, mess
     ({"weight": 1.5}, ValueError, "weight must be a number in [0, 1], got 1.5"),
     ({"use_as": "prior"}, ValueError, "use_as must be one of ['start', 'reference', 'both']"),
     ({"alpha_s": 0.0}, ValueError, "alpha_s must be a number > 0 or None, got 0.0"),
+    ({"reinversion": "jointly"}, ValueError,
+     "reinversion must be one of ['independent', 'joint'], got 'jointly'"),
     ({"max_iterations": 0}, ValueError, "max_iterations"),
     ({"wieght": 0.5}, TypeError, "strategy 'fusion' got unknown options ['wieght']"),
 ])
