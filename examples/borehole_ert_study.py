@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from coupling_study import GEOLOGIES, GRID, setups_for
+from coupling_study import COMBINATIONS, GEOLOGIES, GRID, PREVIOUS_DEFAULT, setups_for
 from jointinv.physics.dc_borehole import crosshole_bipoles, join_surveys
 from jointinv.physics.dc_survey import surface_line
 from jointinv.physics.dcresistivity import DCResistivity2D
@@ -69,9 +69,7 @@ METHODS = {
     "default": ("joint", {k: v for k, v in DEMO_JOINT_METHOD.items()
                           if k not in ("name", "label")}),
     # the demo's default until 2 December 2026: the mixture fitted to every cell alike
-    "previous default": ("joint", {"coupling": [{"kind": "cross_gradient", "weight": 1.0},
-                                                {"kind": "petrophysical", "weight": 0.03}],
-                                   "edge_contrast": 0.05, "hold_iterations": 5}),
+    "previous default": COMBINATIONS[PREVIOUS_DEFAULT[0]][2](PREVIOUS_DEFAULT[1]),
 }
 COUPLED = tuple(METHODS)
 

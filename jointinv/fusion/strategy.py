@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from ..runner import SolverOptions
+from ..validation import check_choice
 from .network import FusionNetwork
 
 __all__ = ["invert_fusion", "USES", "REINVERSIONS"]
@@ -44,8 +45,7 @@ def _check_network(network) -> FusionNetwork:
 
 
 def _check_options(rounds, weight, use_as, alpha_s, reinversion):
-    if reinversion not in REINVERSIONS:
-        raise ValueError(f"reinversion must be one of {list(REINVERSIONS)}, got {reinversion!r}")
+    check_choice("reinversion", reinversion, REINVERSIONS)
     if isinstance(rounds, bool) or not isinstance(rounds, numbers.Integral) or rounds < 1:
         raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
     if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or \
@@ -120,7 +120,9 @@ def invert_fusion(setups: dict, *, network, rounds: int = 2, weight: float = 0.5
         How rounds 1.. re-invert: each physics on its own (the seed's loop),
         or jointly with the default joint method (structure-guided smoothness,
         cross-gradient, resolution-aware petrophysical coupling; its options
-        from :data:`jointinv.joint_cases.DEMO_JOINT_METHOD`).
+        from :data:`jointinv.joint_cases.DEMO_JOINT_METHOD`, which holds the
+        misfits at target for 5 Gauss-Newton iterations: with ``solver="adam"``
+        or ``"lbfgs"`` pass ``hold_iterations=0``).
     **solver_options
         :class:`~jointinv.runner.SolverOptions` of every inversion.
 
@@ -162,6 +164,11 @@ def invert_fusion(setups: dict, *, network, rounds: int = 2, weight: float = 0.5
     network = _check_network(network)
     _check_options(rounds, weight, use_as, alpha_s, reinversion)
     SolverOptions.from_options(solver_options)
+    reinversion_name, reinversion_options = _reinversion(reinversion)
+    # the re-inversions' solver settings (the joint method's hold iterations, say) must
+    # suit the solver asked for before round 0 spends anything
+    SolverOptions.from_options({**{k: v for k, v in reinversion_options.items()
+                                   if k in SolverOptions.names()}, **solver_options})
     check_setups(setups)
     network.check_keys(setups, {k: s.operator.property for k, s in setups.items()})
     grid = _common_grid(setups)
@@ -192,8 +199,8 @@ def invert_fusion(setups: dict, *, network, rounds: int = 2, weight: float = 0.5
             if alpha_s is not None:
                 changes["alpha_s"] = float(alpha_s)
             next_setups[key] = dataclasses.replace(setup, **changes)
-        name, options = _reinversion(reinversion)
-        result = run_strategy(name, next_setups, **{**options, **solver_options})
+        result = run_strategy(reinversion_name, next_setups,
+                              **{**reinversion_options, **solver_options})
         history += [{**row, "round": round_} for row in result.history]
         summary.append(_round_summary(round_, result))
     result.history = history

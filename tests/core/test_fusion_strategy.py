@@ -65,6 +65,16 @@ def test_joint_reinversion_couples_the_rounds_after_the_first():
         assert row["chi_squared_per_datum"] <= 1.1, (key, row)
 
 
+def test_joint_reinversion_options_are_checked_before_round_0(monkeypatch):
+    def no_inversion(*args, **kwargs):
+        raise AssertionError("an inversion ran before the options were checked")
+
+    monkeypatch.setitem(STRATEGIES, "independent", no_inversion)
+    with pytest.raises(ValueError, match="hold_iterations needs solver 'gauss_newton'"):
+        run_strategy("fusion", setups(), network=untrained_network(), reinversion="joint",
+                     solver="adam", progress=False)
+
+
 def test_reference_use_starts_from_the_setup_and_keeps_its_start(tmp_path):
     network = untrained_network()
     path = network.save(tmp_path / "network.pt")
