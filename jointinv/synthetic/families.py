@@ -37,6 +37,10 @@ else reverse.
     probability 0.4, 0–2 faults, an unconformity with probability 0.3 (2–3
     younger layers), then 0–4 bodies, each a channel, lens, block or dike
     with equal probability.
+``any``
+    one of the seven families above other than ``mixed``, chosen with equal
+    probability for each sample: simple geologies (one dike, a few blocks) as
+    well as busy ones, for training sets meant to generalise beyond one kind.
 """
 
 from __future__ import annotations
@@ -252,16 +256,16 @@ def mixed(grid: Grid, rng: np.random.Generator) -> UnitModel:
     return _add_dikes(model, grid, rng, int(counts[3]))
 
 
+def any_family(grid: Grid, rng: np.random.Generator) -> UnitModel:
+    """One of the single families (not ``mixed``), chosen with equal probability."""
+    names = sorted(_SINGLE_FAMILIES)
+    return _SINGLE_FAMILIES[names[int(rng.integers(len(names)))]](grid, rng)
+
+
+_SINGLE_FAMILIES = {"layered": layered, "faulted": faulted, "dike": dike, "blocks": blocks,
+                    "channels": channels, "lenses": lenses, "unconformity": unconformity}
+
 #: Built-in families: name -> ``callable(grid, rng, **options) -> UnitModel``.
 #: Users add theirs here, pass a callable to :func:`draw_sample` directly, or
 #: register one in the entry-point group ``jointinv.families``.
-FAMILIES_SHARED = {
-    "layered": layered,
-    "faulted": faulted,
-    "dike": dike,
-    "blocks": blocks,
-    "channels": channels,
-    "lenses": lenses,
-    "unconformity": unconformity,
-    "mixed": mixed,
-}
+FAMILIES_SHARED = {**_SINGLE_FAMILIES, "mixed": mixed, "any": any_family}

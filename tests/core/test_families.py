@@ -43,6 +43,15 @@ def test_required_families_are_registered():
     assert set(FAMILIES_SHARED) <= set(available_families())
 
 
+def test_family_any_draws_each_single_family_and_never_the_mixture():
+    drawn = [draw_units("any", GRID, index=i, seed=2).family for i in range(80)]
+    singles = set(FAMILIES_SHARED) - {"mixed", "any"}
+    assert set(drawn) == singles
+    # equal chances: 80 draws over 7 families, none far from 80 / 7 = 11.4
+    assert min(drawn.count(name) for name in singles) >= 4
+    assert [draw_units("any", GRID, index=i, seed=2).family for i in range(80)] == drawn
+
+
 @pytest.mark.parametrize("family", sorted(FAMILIES_SHARED))
 def test_same_index_same_models_and_shared_boundaries(family):
     first = draw_sample(family, GRID, index=3, seed=11, properties=PROPERTIES)
