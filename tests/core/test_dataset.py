@@ -320,3 +320,7 @@ def test_example_config_is_valid():
     assert config["grid"] == {"nx": 80, "nz": 40, "dx": 2.5, "dz": 2.5}
     assert list(config["physics"]) == ["traveltime", "dcr"]
     assert config["physics"]["dcr"]["noise"]["relative_error"] == 0.03
+    # the family ablation's config differs from it in the family only
+    other = load_dataset_config(example.with_name("joint_tt_dc_any_family.yaml"))
+    assert other["family"]["name"] == "any"
+    assert {**other, "family": config["family"]} == config
