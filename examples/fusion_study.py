@@ -31,7 +31,8 @@ without coverage channels, with the cross-gradient loss, or on another
 store). Per case and property the table gives RMSE (and its ratio to
 independent), SSIM, the mean normalised cross-gradient to the true model
 (0: same structure), chi^2/N and wall time; it is written row by row to
-``--output``, and a summary (geometric-mean RMSE ratios to independent and
+``--output``, beside one figure per case (methods x properties, ``CASE.png``),
+and a summary (geometric-mean RMSE ratios to independent and
 to cross_gradient, the median ratio to independent, worst chi^2/N) per
 group of cases ends it.
 
@@ -61,6 +62,7 @@ from jointinv.dataset.sample import coverage_map, derived_seed, draw_true_models
 from jointinv.fusion import FusionNetwork, shipped_network_path
 from jointinv.metrics import model_metrics
 from jointinv.physics_spec import build_grid, build_operator
+from jointinv.plotting import plot_model_grid
 from jointinv.strategies import run_strategy
 
 CONFIG = Path(__file__).parent / "dataset" / "joint_tt_dc.yaml"
@@ -173,9 +175,13 @@ def rows_for(case, method, models, setups, chi2, seconds, independent) -> list:
 
 
 def run_case(case, setups, network, methods, options, emit, rounds=2, weight=0.5,
-             ablations=None) -> None:
-    """Emit the rows of every method; "METHOD (LABEL)" runs METHOD with network ablations[LABEL]."""
+             ablations=None) -> dict:
+    """Emit the rows of every method; "METHOD (LABEL)" runs METHOD with network ablations[LABEL].
+
+    Returns ``{"true" or method: {key: (nz, nx) model}}`` for the figure.
+    """
     independent_rmse, separate = {}, None
+    panels = {"true": {k: setups[k].true_model for k in KEYS}}
     for method in methods:
         tick = time.perf_counter()
         base, _, label = method.partition(" (")
@@ -195,6 +201,7 @@ def run_case(case, setups, network, methods, options, emit, rounds=2, weight=0.5
             for line in rows_for(case, method, fused, setups, chi2,
                                  time.perf_counter() - tick, independent_rmse):
                 emit(line)
+            panels[method] = {k: fused[k] for k in KEYS}
             continue
         elif method == "cross_gradient":
             result = run_strategy("cross_gradient", setups, **options)
@@ -207,9 +214,28 @@ def run_case(case, setups, network, methods, options, emit, rounds=2, weight=0.5
         for line in rows_for(case, method, result.models, setups, chi2, seconds,
                              independent_rmse):
             emit(line)
+        panels[method] = {k: result.models[k] for k in KEYS}
         if method == "independent":
             independent_rmse = {k: model_metrics(result.models[k], setups[k].true_model)["rmse"]
                                 for k in KEYS}
+    return panels
+
+
+def plot_case(path, case, panels, grid, ranges) -> None:
+    """Methods x properties grid of one case; each column shares one colour scale, clipped
+    to the property's range (widened to the true model's) so that a stray spike of one
+    inversion does not flatten the others."""
+    clipped = {}
+    for method, models in panels.items():
+        clipped[method] = {}
+        for key in KEYS:
+            true = panels["true"][key]
+            low = min(ranges[key][0], float(true.min()))
+            high = max(ranges[key][1], float(true.max()))
+            clipped[method][key] = torch.as_tensor(models[key]).to(true).clamp(low, high)
+    plot_model_grid(list(clipped), list(KEYS), clipped, grid, path,
+                    units=["m/s", "log10 ohm m"], title=case,
+                    properties=["velocity", "log10 resistivity"])
 
 
 def main(argv=None):
@@ -276,9 +302,12 @@ def main(argv=None):
     relation = "" if args.relation == "as-drawn" else " [reversed relation]"
     cases += [(f"{name}{suffix}{relation}", _with_relation(GEOLOGIES[name](grid), args.relation),
                10_000 + n) for n, name in enumerate(args.cases)]
+    ranges = {k: config["properties"][k]["range"] for k in KEYS}
     for case, true_models, index in cases:
-        run_case(case, setups_for(config, grid, true_models, index, args.scenario), network,
-                 methods, options, emit, args.rounds, args.weight, ablations)
+        panels = run_case(case, setups_for(config, grid, true_models, index, args.scenario),
+                          network, methods, options, emit, args.rounds, args.weight, ablations)
+        slug = "".join(c if c.isalnum() else "_" for c in case).strip("_")
+        plot_case(output / f"{slug}.png", case, panels, grid, ranges)
     summary = summarise(RECORDS)
     with open(table, "a") as stream:
         stream.write("\n" + summary + "\n")
