@@ -4,7 +4,9 @@
 adds ``w * mean max(chi^2/N - 1, 0)`` of the output under each physics;
 physics in ``data_consistency_linearised`` use their linearisation at the
 recovered model (the DC line: about 1 s per exact simulation and gradient,
-2 s once per sample linearised).
+2 s once per sample linearised); ``data_consistency_physics`` limits the term
+to some physics (e.g. ``[traveltime]``: exact and cheap, where a linearised
+DC term misjudges models far from the recovered one).
 
 A config is a mapping (usually YAML, ``jointinv train CONFIG.yaml --store S --output O``);
 every key is optional::
@@ -26,6 +28,7 @@ every key is optional::
       cross_gradient_eps: 0.1
       data_consistency: 0.0                  # weight of the data-misfit term of the output
       data_consistency_linearised: []        # physics simulated by their linearisation
+      data_consistency_physics: null         # physics the term covers (null: all)
     early_stopping: {patience: 15, min_delta: 0.0}
     seed: 0
 """
@@ -57,7 +60,8 @@ DEFAULT_TRAINING_CONFIG = {
     "learning_rate": 1e-3,
     "weight_decay": 0.0,
     "loss": {"weights": {}, "cross_gradient": 0.0, "cross_gradient_eps": 0.1,
-             "data_consistency": 0.0, "data_consistency_linearised": []},
+             "data_consistency": 0.0, "data_consistency_linearised": [],
+             "data_consistency_physics": None},
     "early_stopping": {"patience": 15, "min_delta": 0.0},
     "seed": 0,
 }
@@ -147,6 +151,17 @@ def validate_training_config(config: dict | None) -> dict:
         raise TrainingConfigError(f"loss.data_consistency_linearised must be a list of physics "
                                   f"keys, got {linearised!r}")
     loss["data_consistency_linearised"] = sorted(set(linearised))
+    covered = loss["data_consistency_physics"]
+    if covered is not None:
+        if not isinstance(covered, (list, tuple)) or not covered or \
+                not all(isinstance(k, str) for k in covered):
+            raise TrainingConfigError(f"loss.data_consistency_physics must be null (all "
+                                      f"physics) or a non-empty list of physics keys, "
+                                      f"got {covered!r}")
+        loss["data_consistency_physics"] = sorted(set(covered))
+        if not loss["data_consistency"]:
+            raise TrainingConfigError(f"loss.data_consistency_physics {sorted(set(covered))} "
+                                      f"needs loss.data_consistency > 0")
     if loss["data_consistency_linearised"] and not loss["data_consistency"]:
         raise TrainingConfigError(f"loss.data_consistency_linearised "
                                   f"{loss['data_consistency_linearised']} needs "
@@ -155,6 +170,8 @@ def validate_training_config(config: dict | None) -> dict:
         # added after the first shipped network: left out while off, so the hash of a
         # config written before them (stored in that network) stays the same
         del loss["data_consistency"], loss["data_consistency_linearised"]
+    if loss.get("data_consistency_physics", 0) is None:
+        del loss["data_consistency_physics"]  # the default, left out for the same reason
     config["loss"] = loss
     stopping = _merge("early_stopping", config["early_stopping"],
                       DEFAULT_TRAINING_CONFIG["early_stopping"])

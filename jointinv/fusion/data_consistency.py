@@ -46,20 +46,30 @@ class DataConsistency:
         Physics keys in channel order.
     linearised : sequence of str
         Keys simulated by their linearisation at the recovered model.
+    physics : sequence of str, optional
+        Keys the term covers (default: all); the others are not simulated
+        and their misfits read NaN.
 
     Raises
     ------
     ValueError
-        A key of ``linearised`` that is not a physics of the store, or a
-        sample without a recorded survey.
+        A key of ``physics`` that is not a physics of the store, one of
+        ``linearised`` that is not covered, or a sample without a recorded
+        survey.
     """
 
-    def __init__(self, store, indices, keys, linearised=()):
+    def __init__(self, store, indices, keys, linearised=(), physics=None):
         self.keys = list(keys)
-        unknown = sorted(set(linearised) - set(self.keys))
+        self.covered = list(self.keys) if physics is None else sorted(set(physics))
+        for name, named in (("physics", self.covered), ("linearised", linearised)):
+            unknown = sorted(set(named) - set(self.keys))
+            if unknown:
+                raise ValueError(f"loss.data_consistency_{name} names {unknown}, not physics "
+                                 f"of the store {self.keys}")
+        unknown = sorted(set(linearised) - set(self.covered))
         if unknown:
             raise ValueError(f"loss.data_consistency_linearised names {unknown}, not physics "
-                             f"of the store {self.keys}")
+                             f"the term covers {self.covered}")
         self.linearised = set(linearised)
         store = DatasetStore.open(store, mode="r")
         config, markers = store.config, store.markers()
@@ -75,6 +85,8 @@ class DataConsistency:
             inputs = np.asarray(store.group["inputs"][index])
             entry = {}
             for p, key in enumerate(self.keys):
+                if key not in self.covered:
+                    continue
                 with warnings.catch_warnings():
                     # the builder simulated and inverted on this very mesh (same warning there)
                     warnings.filterwarnings("ignore", message="the DC simulation mesh has")
@@ -100,7 +112,8 @@ class DataConsistency:
         """``chi^2 / N`` of ``models`` ``(batch, P, nz, nx)`` (property values), differentiable.
 
         ``positions`` are the samples' positions in ``indices``. Returns
-        ``(batch, P)`` in the models' dtype and device.
+        ``(batch, P)`` in the models' dtype and device; NaN for physics the
+        term does not cover.
         """
         if models.ndim != 4 or tuple(models.shape[1:]) != (len(self.keys), *self.shape):
             raise ValueError(f"models must have shape (batch, {len(self.keys)}, "
@@ -109,6 +122,9 @@ class DataConsistency:
         for b, position in enumerate(positions):
             row = []
             for p, key in enumerate(self.keys):
+                if key not in self.covered:
+                    row.append(torch.tensor(float("nan"), dtype=torch.float64))
+                    continue
                 operator, observed, sd, d0, jacobian, m0 = self.samples[int(position)][key]
                 model = models[b, p].double().cpu()
                 if operator is not None:
@@ -120,6 +136,8 @@ class DataConsistency:
         return torch.stack(rows).to(models)
 
     def loss(self, positions, models: torch.Tensor) -> tuple:
-        """``(term, misfits)``: mean ``max(chi^2/N - 1, 0)`` and the ``(batch, P)`` misfits."""
+        """``(term, misfits)``: mean ``max(chi^2/N - 1, 0)`` over the covered physics, and
+        the ``(batch, P)`` misfits."""
         misfits = self.misfits(positions, models)
-        return torch.relu(misfits - 1.0).mean(), misfits
+        covered = [self.keys.index(key) for key in self.covered]
+        return torch.relu(misfits[:, covered] - 1.0).mean(), misfits

@@ -310,7 +310,8 @@ def train_fusion(config, store, output, resume: bool = False, device=None,
         from .data_consistency import DataConsistency
 
         consistency = DataConsistency(store, pairs["indices"], keys,
-                                      config["loss"]["data_consistency_linearised"])
+                                      config["loss"]["data_consistency_linearised"],
+                                      config["loss"].get("data_consistency_physics"))
     weights = torch.tensor([config["loss"]["weights"].get(k, 1.0) for k in keys],
                            dtype=torch.float32, device=device)
     grid = Grid(**pairs["grid"])
@@ -350,7 +351,7 @@ def train_fusion(config, store, output, resume: bool = False, device=None,
         for p, key in enumerate(keys):
             row[f"validation_rmse[{key}]"] = float(valid_mse[p].sqrt() * scale_cpu[p])
             row[f"input_rmse[{key}]"] = float(input_rmse[p])
-            if valid_misfit is not None:
+            if valid_misfit is not None and key in consistency.covered:
                 row[f"validation_chi2[{key}]"] = float(valid_misfit[p])
         row["seconds"] = time.perf_counter() - tick
         history.append(row)

@@ -1,5 +1,7 @@
 """Data-consistency loss of the fusion network: rebuilt data, linearisation, lower misfit."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -61,7 +63,30 @@ def test_the_loss_lowers_the_output_data_misfit(store, tmp_path):  # noqa: F811
     assert after < 0.5 * before, (before, after)  # measured 9.1 -> 2.5
 
 
+def test_the_term_can_cover_some_physics_only(store, tmp_path):  # noqa: F811
+    full = DataConsistency(store, range(6), ["fast", "slow"])
+    fast_only = DataConsistency(store, range(6), ["fast", "slow"], physics=["fast"])
+    inputs = _stored(store, "inputs")
+    misfits = fast_only.misfits(range(6), inputs)
+    assert torch.equal(misfits[:, 0], full.misfits(range(6), inputs)[:, 0])
+    assert torch.isnan(misfits[:, 1]).all()  # not simulated
+    term, _ = fast_only.loss(range(6), inputs * 1.5)
+    assert torch.isfinite(term) and term > 0
+    expected = torch.relu(full.misfits(range(6), inputs * 1.5)[:, 0] - 1.0).mean()
+    assert torch.allclose(term, expected)
+    run = train_fusion({**BASE, "epochs": 2, "loss": {"data_consistency": 1.0,
+                                                      "data_consistency_physics": ["fast"]}},
+                       store, tmp_path / "fast_only", progress=False)
+    assert "validation_chi2[fast]" in run.history[-1]
+    assert "validation_chi2[slow]" not in run.history[-1]
+
+
 @pytest.mark.parametrize("loss, message", [
+    ({"data_consistency_physics": ["fast"]},
+     "loss.data_consistency_physics ['fast'] needs loss.data_consistency > 0"),
+    ({"data_consistency": 1.0, "data_consistency_physics": []},
+     "loss.data_consistency_physics must be null (all physics) or a non-empty list of "
+     "physics keys, got []"),
     ({"data_consistency": -1.0}, "loss.data_consistency must be in [0.0, inf], got -1.0"),
     ({"data_consistency_linearised": ["slow"]},
      "loss.data_consistency_linearised ['slow'] needs loss.data_consistency > 0"),
@@ -69,10 +94,15 @@ def test_the_loss_lowers_the_output_data_misfit(store, tmp_path):  # noqa: F811
      "loss.data_consistency_linearised must be a list of physics keys, got 'slow'"),
 ])
 def test_bad_data_consistency_options(store, tmp_path, loss, message):  # noqa: F811
-    with pytest.raises(TrainingConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(TrainingConfigError, match=re.escape(message)):
         train_fusion({**BASE, "loss": loss, "epochs": 1}, store, tmp_path / "run", progress=False)
 
 
 def test_unknown_linearised_physics_is_refused(store):  # noqa: F811
     with pytest.raises(ValueError, match=r"names \['dcr'\], not physics of the store"):
         DataConsistency(store, range(6), ["fast", "slow"], linearised=["dcr"])
+    with pytest.raises(ValueError, match=r"physics names \['dcr'\], not physics of the store"):
+        DataConsistency(store, range(6), ["fast", "slow"], physics=["dcr"])
+    with pytest.raises(ValueError, match=r"linearised names \['slow'\], not physics the term "
+                                         r"covers \['fast'\]"):
+        DataConsistency(store, range(6), ["fast", "slow"], linearised=["slow"], physics=["fast"])
