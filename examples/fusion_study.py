@@ -24,7 +24,11 @@ training family's ``anticorrelated`` relation (as drawn, fast = resistive).
 
 Methods: independent, cross_gradient, the network alone applied to the
 independent models ("network only": no data fit), and the ``fusion``
-strategy with the blend as start, reference and both (2 rounds);
+strategy with the blend as start, reference and both (2 rounds); the
+"oracle" methods run ``fusion both`` (re-inverting separately or jointly)
+with a stand-in network that returns the true models, or the true unit
+geometry painted with the recovered models' mean per unit: upper bounds of
+the loop with a perfect network, and with perfect structure but no values;
 ``--ablation LABEL=NETWORK`` adds "METHOD (LABEL)" rows: the network-only
 and fusion methods asked for, with another network (e.g. one trained
 without coverage channels, with the cross-gradient loss, or on another
@@ -49,6 +53,7 @@ Run::
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 from pathlib import Path
 
@@ -72,7 +77,14 @@ FUSION = {"fusion start": {"use_as": "start"},
           "fusion both": {"use_as": "both", "alpha_s": 0.05},
           # re-inverting jointly with the default joint method instead of separately
           "fusion both, joint": {"use_as": "both", "alpha_s": 0.05, "reinversion": "joint"}}
-METHODS = ("independent", "network only", "cross_gradient") + tuple(FUSION)
+#: Upper bounds of the loop ("fusion both" settings, separate or joint re-inversion) with a
+#: stand-in for the network that knows the answer: the true models, or the true unit
+#: geometry painted with the recovered models' mean over each unit (structure without values).
+ORACLES = {"oracle true models": ("true", "fusion both"),
+           "oracle true models, joint": ("true", "fusion both, joint"),
+           "oracle true units": ("units", "fusion both"),
+           "oracle true units, joint": ("units", "fusion both, joint")}
+METHODS = ("independent", "network only", "cross_gradient") + tuple(FUSION) + tuple(ORACLES)
 SCENARIOS = ("baseline", "surface-to-hole", "dc-refined")
 
 
@@ -155,6 +167,30 @@ def setups_for(config, grid, true_models, index, scenario="baseline") -> dict:
     return setups
 
 
+def oracle_network(network, true_models: dict, kind: str):
+    """A copy of ``network`` whose ``fuse`` returns the true models (``kind="true"``) or the
+    true units (distinct value pairs of the true models) painted with the given models' mean
+    over each unit (``"units"``)."""
+    keys = list(true_models)
+    pairs = torch.stack([true_models[k] for k in keys], -1).reshape(-1, len(keys))
+    units = torch.unique(pairs, dim=0, return_inverse=True)[1].reshape(true_models[keys[0]].shape)
+
+    def fuse(models, grid, coverage=None):
+        if kind == "true":
+            return {k: true_models[k].clone() for k in keys}
+        painted = {}
+        for k in keys:
+            model = torch.as_tensor(models[k]).to(true_models[k]).clone()
+            for unit in units.unique():
+                model[units == unit] = model[units == unit].mean()
+            painted[k] = model
+        return painted
+
+    oracle = copy.copy(network)
+    oracle.fuse = fuse
+    return oracle
+
+
 RECORDS = []  # (case, method, key, rmse, chi2/N) of every row, for the summary
 
 
@@ -205,12 +241,18 @@ def run_case(case, setups, network, methods, options, emit, rounds=2, weight=0.5
             continue
         elif method == "cross_gradient":
             result = run_strategy("cross_gradient", setups, **options)
+        elif method in ORACLES:
+            kind, settings = ORACLES[method]
+            oracle = oracle_network(network, {k: setups[k].true_model for k in KEYS}, kind)
+            result = run_strategy("fusion", setups, network=oracle, rounds=rounds,
+                                  weight=weight, separate=separate, **FUSION[settings],
+                                  **options)
         else:
             result = run_strategy("fusion", setups, network=net, rounds=rounds,
                                   weight=weight, separate=separate, **FUSION[base], **options)
         chi2 = {k: result.metrics[k]["chi_squared_per_datum"] for k in KEYS}
-        seconds = result.wall_time + (separate.wall_time if method.startswith("fusion")
-                                      and separate is not None else 0.0)
+        looped = method.startswith(("fusion", "oracle"))
+        seconds = result.wall_time + (separate.wall_time if looped and separate else 0.0)
         for line in rows_for(case, method, result.models, setups, chi2, seconds,
                              independent_rmse):
             emit(line)

@@ -5,6 +5,7 @@ import importlib.util
 import math
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -69,3 +70,18 @@ def test_summary_ratios_are_geometric_means_over_cases(study):
     assert cells[0] == "out-of-family (2)"
     assert float(cells[3]) == pytest.approx(math.sqrt(0.5 * 2.0), abs=1e-3)
     assert float(cells[6]) == 1.05
+
+
+def test_oracle_networks_return_the_truth_or_its_units_painted_with_the_given_means(study):
+    true = {"traveltime": torch.tensor([[1.0, 1.0, 2.0], [1.0, 3.0, 2.0]], dtype=torch.float64),
+            "dcr": torch.tensor([[5.0, 5.0, 6.0], [5.0, 6.0, 6.0]], dtype=torch.float64)}
+    network = SimpleNamespace(fuse=None)
+    given = {"traveltime": torch.arange(6.0).reshape(2, 3), "dcr": torch.ones(2, 3)}
+    fused = study.oracle_network(network, true, "true").fuse(given, GRID)
+    assert all(torch.equal(fused[k], true[k]) for k in true)
+    painted = study.oracle_network(network, true, "units").fuse(given, GRID)
+    # units: (1, 5) at cells 0, 1, 3; (2, 6) at 2 and 5; (3, 6) at 4
+    expected = torch.tensor([[4 / 3, 4 / 3, 3.5], [4 / 3, 4.0, 3.5]], dtype=torch.float64)
+    assert torch.allclose(painted["traveltime"], expected)
+    assert torch.equal(painted["dcr"], torch.ones(2, 3, dtype=torch.float64))
+    assert network.fuse is None  # the network itself is untouched
