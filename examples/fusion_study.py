@@ -72,6 +72,7 @@ from jointinv.strategies import run_strategy
 
 CONFIG = Path(__file__).parent / "dataset" / "joint_tt_dc.yaml"
 KEYS = ("traveltime", "dcr")
+PROPERTY_NAMES = ("velocity", "log10 resistivity")  # what each key's model is
 FUSION = {"fusion start": {"use_as": "start"},
           "fusion reference": {"use_as": "reference", "alpha_s": 0.05},
           "fusion both": {"use_as": "both", "alpha_s": 0.05},
@@ -270,14 +271,13 @@ def plot_case(path, case, panels, grid, ranges) -> None:
     clipped = {}
     for method, models in panels.items():
         clipped[method] = {}
-        for key in KEYS:
+        for key, name in zip(KEYS, PROPERTY_NAMES):
             true = panels["true"][key]
             low = min(ranges[key][0], float(true.min()))
             high = max(ranges[key][1], float(true.max()))
-            clipped[method][key] = torch.as_tensor(models[key]).to(true).clamp(low, high)
-    plot_model_grid(list(clipped), list(KEYS), clipped, grid, path,
-                    units=["m/s", "log10 ohm m"], title=case,
-                    properties=["velocity", "log10 resistivity"])
+            clipped[method][name] = torch.as_tensor(models[key]).to(true).clamp(low, high)
+    plot_model_grid(list(clipped), list(PROPERTY_NAMES), clipped, grid, path,
+                    units=["m/s", "log10 ohm m"], title=case)
 
 
 def main(argv=None):

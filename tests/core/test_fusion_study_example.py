@@ -46,11 +46,12 @@ def test_figure_clips_each_column_to_the_range_widened_to_the_true_model(study, 
     monkeypatch.setattr(study, "plot_model_grid", capture)
     study.plot_case(tmp_path / "case.png", "case", _panels(), GRID, RANGES)
     assert seen["rows"] == ["true", "independent"]
-    assert seen["columns"] == ["traveltime", "dcr"]
+    assert seen["columns"] == ["velocity", "log10 resistivity"]
     clipped = seen["models"]["independent"]
-    assert float(clipped["traveltime"].max()) == 4500.0
-    assert float(clipped["dcr"].min()) == 1.0
-    assert float(clipped["dcr"].max()) == pytest.approx(3.2)  # the true model's value is kept
+    assert float(clipped["velocity"].max()) == 4500.0
+    assert float(clipped["log10 resistivity"].min()) == 1.0
+    # the true model's value above the range is kept
+    assert float(clipped["log10 resistivity"].max()) == pytest.approx(3.2)
 
 
 def test_figure_is_written(study, tmp_path):
