@@ -107,7 +107,7 @@ def invert_fusion(setups: dict, *, network, rounds: int = 2, weight: float = 0.5
         recovered models clamped to the network's ``input_range``, as the
         network saw them; the blend is clamped to a setup's ``bounds``).
         On validation samples of the shipped network's family larger is
-        better (1.0: 10-15 % lower RMSE than 0.5); 0.5 is the default because
+        better (1.0: 4-15 % lower RMSE than 0.5); 0.5 is the default because
         out of that family a larger weight carries more of a wrong network
         output into the result (``examples/fusion/study_results.md``, "The
         blend weight").
