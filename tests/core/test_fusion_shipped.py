@@ -47,3 +47,21 @@ def test_default_dataset_config_differs_only_in_coverage_probes():
         for entry in config["physics"].values():
             entry.pop("coverage_probes")
     assert trained_on == default
+
+
+def test_study_training_configs_are_valid_and_differ_from_the_shipped_one_as_they_say():
+    """The fusion study's ablation configs (examples/fusion/*.yaml) load, and each differs
+    from the shipped config only in what its name says."""
+    folder = Path(__file__).resolve().parents[2] / "examples" / "fusion"
+    shipped = load_training_config(WEIGHTS / "tt_dc_small.yaml")
+    expected = {"tt_dc_base8": {"network"}, "tt_dc_base32": {"network"},
+                "tt_dc_small_250": {"samples"}, "tt_dc_small_tt_consistency": {"loss"},
+                "tt_dc_small_33": {"samples"}, "tt_dc_converged": {"samples"},
+                # ablations of the first shipped version, trained on 111 samples
+                "tt_dc_small_no_coverage": {"coverage", "samples"},
+                "tt_dc_small_cross_gradient_loss": {"loss", "samples"}}
+    assert sorted(expected) == sorted(path.stem for path in folder.glob("*.yaml"))
+    for name, changed in expected.items():
+        config = load_training_config(folder / f"{name}.yaml")
+        differing = {key for key in shipped if config[key] != shipped[key]}
+        assert differing == changed, (name, differing)
