@@ -194,6 +194,10 @@ SWEEPS = {
     "joint_total_variation regularization": (
         "regularization_eps", (0.001, 0.01, 1.0),
         lambda eps: _joint(regularization="joint_total_variation", regularization_eps=eps)),
+    "joint_minimum_gradient_support regularization": (
+        "regularization_eps", (0.001, 0.01, 0.1, 1.0),
+        lambda eps: _joint(regularization="joint_minimum_gradient_support",
+                           regularization_eps=eps)),
 }
 
 #: Candidates for the default: structure guidance with a value coupling.

@@ -253,9 +253,11 @@ SCHEMA = {
                                        "misfit at its target (betas and coupling weights "
                                        "rescaled)", low=0),
     "options.regularization": Setting(str, None, "each model's own smoothness, or one joint "
-                                      "total variation of all models", choices=_regularizations),
+                                      "total variation or minimum gradient support of all "
+                                      "models", choices=_regularizations),
     "options.regularization_eps": Setting(float, None, "relative change below which the "
-                                          "joint total variation acts like L2 smoothness",
+                                          "joint total variation (minimum gradient support) acts "
+                                          "like L2 smoothness",
                                           low=0, low_open=True),
     "options.edge_contrast": Setting(float, None, "structure-guided smoothness: relative "
                                      "change of the other models that relaxes it (null: off)",

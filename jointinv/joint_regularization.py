@@ -8,6 +8,10 @@ Two ways for models to share edges without a cross-gradient:
   of the joint gradient that Gauss-Newton handles through its exact Hessian):
   an edge costs less when all models have it at the same place, and edges are
   not smeared as an L2 smoothness smears them. Each model keeps its smallness.
+- ``"joint_minimum_gradient_support"`` replaces it by the joint minimum gradient
+  support (:class:`~jointinv.coupling.JointMinimumGradientSupport`, a sparser
+  variant: an edge costs the same whatever its size), majorised by a weighted L2
+  term that is reweighted, with ``eps`` lowered, between iterations (IRLS).
 - :class:`StructureGuidance` keeps each model's L2 smoothness but lowers its
   face weights where the *other* models currently have an edge, updated
   between iterations (edge-preserving smoothing guided by the other physics).
@@ -19,13 +23,13 @@ one cell, whatever the units.
 
 from __future__ import annotations
 
-from .coupling import JointTotalVariation
+from .coupling import JointMinimumGradientSupport, JointTotalVariation
 from .regularization import Smoothness
 from .validation import check_positive_float
 
 __all__ = ["JOINT_REGULARIZATIONS", "joint_regularizations", "StructureGuidance"]
 
-JOINT_REGULARIZATIONS = ("separate", "joint_total_variation")
+JOINT_REGULARIZATIONS = ("separate", "joint_total_variation", "joint_minimum_gradient_support")
 
 
 def _amplitudes(built: dict) -> dict:
@@ -36,6 +40,9 @@ def joint_regularizations(kind: str, built: dict, eps: float = 0.01) -> tuple[di
     """``({name: Term}, updates)``: the joint regularization ``kind`` over every model.
 
     ``"separate"`` gives none (each model keeps its own Tikhonov term);
+    ``"joint_minimum_gradient_support"`` gives one
+    :class:`~jointinv.coupling.JointMinimumGradientSupport` and a
+    :class:`SupportReweighting` with the same ``eps`` schedule as below;
     ``"joint_total_variation"`` gives one :class:`JointTotalVariation` (build
     the physics with ``smoothness=False`` so it replaces their smoothness) and
     an :class:`EpsilonContinuation` that lowers its ``eps`` from a relative
@@ -51,6 +58,10 @@ def joint_regularizations(kind: str, built: dict, eps: float = 0.01) -> tuple[di
         return {}, []
     grid = next(iter(built.values())).setup.operator.grid
     cell = min(grid.dx, grid.dz)
+    if kind == "joint_minimum_gradient_support":
+        term = JointMinimumGradientSupport(list(built), grid, scales=_amplitudes(built),
+                                           eps=max(eps, 1.0) / cell)
+        return {kind: term}, [SupportReweighting(term, eps / cell)]
     term = JointTotalVariation(list(built), grid, scales=_amplitudes(built),
                                eps=max(eps, 1.0) / cell)
     return {"joint_total_variation": term}, [EpsilonContinuation(term, eps / cell)]
@@ -67,6 +78,19 @@ class EpsilonContinuation:
 
     def update(self, variables: dict) -> None:
         self.term.eps = max(self.term.eps / 2.0, self.final)
+
+
+class SupportReweighting(EpsilonContinuation):
+    """Halve a minimum-gradient-support term's ``eps`` at every update until it reaches
+    ``final``, and majorise it again at the current models (IRLS)."""
+
+    def start(self, variables: dict) -> None:
+        """Weights at the starting models (before the beta estimate)."""
+        self.term.reweight(variables)
+
+    def update(self, variables: dict) -> None:
+        super().update(variables)
+        self.term.reweight(variables)
 
 
 class StructureGuidance:

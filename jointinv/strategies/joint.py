@@ -39,13 +39,15 @@ def invert_joint(setups: dict, *, coupling="cross_gradient", parameterization=No
     parameterization : Parameterization, optional
         One module producing every model (e.g. a network with one output
         channel per property); first-order solvers. Default: cells.
-    regularization : {"separate", "joint_total_variation"}
+    regularization : {"separate", "joint_total_variation", "joint_minimum_gradient_support"}
         ``"separate"``: each model's own Tikhonov term. ``"joint_total_variation"``:
         one joint total variation of all models replaces their smoothness
-        (each keeps its smallness); see :mod:`jointinv.joint_regularization`.
+        (each keeps its smallness); ``"joint_minimum_gradient_support"``: the
+        sparser joint minimum gradient support does (IRLS); see
+        :mod:`jointinv.joint_regularization`.
     regularization_eps : float
         Relative change across one cell below which the joint total variation
-        acts like an L2 smoothness (default 0.01).
+        (or minimum gradient support) acts like an L2 smoothness (default 0.01).
     edge_contrast : float, optional
         Structure-guided smoothness: each model's smoothness is relaxed across
         faces where the other models change by more than this relative amount,
