@@ -149,7 +149,8 @@ def test_schema_lists_every_key_with_type_range_and_default():
     ({"strategies": [{"name": "sequential", "coupling_iterations": 0}]}, ValueError,
      "config strategies[0].coupling_iterations must be >= 1, got 0"),
     ({"strategies": [{"name": "joint", "regularization": "tv"}]}, ValueError,
-     "config strategies[0].regularization must be one of ['separate', 'joint_total_variation']"),
+     "config strategies[0].regularization must be one of ['separate', 'joint_total_variation', "
+     "'joint_minimum_gradient_support']"),
     ({"strategies": [{"name": "joint", "edge_contrast": 0}]}, ValueError,
      "config strategies[0].edge_contrast must be > 0, got 0.0"),
     ({"options": {"hold_iterations": -1}}, ValueError,
