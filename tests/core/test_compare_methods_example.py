@@ -37,7 +37,7 @@ def test_every_method_of_the_example_config_runs(tmp_path, monkeypatch):
     config = load_config(EXAMPLE)
     labels = [s["label"] for s in config["strategies"]]
     assert {"independent", "cross_gradient", "joint_total_variation", "structure_guided",
-            "petrophysical", "sequential", "structure_guided_petrophysical",
+            "petrophysical", "sequential", "structure_guided_petrophysical", "mgs_regularization",
             "structure_guided_cg_petrophysical",
             "structure_guided_cg_aware_petrophysical"} <= set(labels)
     # tiny: a small case and one short iteration, the same strategies and options otherwise
