@@ -65,9 +65,11 @@ class Cooling:
     def __call__(self, misfits: dict) -> set:
         """Cool at the misfits ``{key: phi_d}``; returns the data sets whose couplings yielded.
 
-        Each beta whose data set is above target is divided by the factor; so
-        is each coupling weight over a data set that has stalled
-        :data:`STALLS_BEFORE_YIELDING` times in a row (see :data:`STALL_FRACTION`).
+        Each beta whose data set is above target is divided by the factor (the
+        beta of a joint regularization over several data sets, when all of them
+        are above target or one has stalled); so is each coupling weight over a
+        data set that has stalled :data:`STALLS_BEFORE_YIELDING` times in a row
+        (see :data:`STALL_FRACTION`).
         """
         problem, targets = self.problem, self.problem.targets()
         last, self.last, yielding = self.last, {}, set()
@@ -82,7 +84,15 @@ class Cooling:
             if stalls >= STALLS_BEFORE_YIELDING:
                 yielding.add(key)
         for name in problem.betas:
-            if problem.above_target(name, misfits):
+            keys = set(problem.regularizations[name].keys)
+            if len(keys) > 1:
+                # a joint regularization is every model's smoothness: cooling it for the
+                # one data set still above target strips the others of theirs, so it
+                # cools when all its data sets are above target, or yields like a
+                # coupling when one of them stalls
+                if all(misfits[k] > targets[k] for k in keys) or keys & yielding:
+                    problem.betas[name] /= self.factor
+            elif problem.above_target(name, misfits):
                 problem.betas[name] /= self.factor
         _cool_couplings(problem, yielding, self.factor)
         return yielding

@@ -214,3 +214,29 @@ def test_windowed_yield_cools_couplings_only_over_a_data_set_that_stands_still()
     for _ in range(4):
         assert run({"a": 50.0, "b": 50.0, "c": 900.0}) == set()
     assert problem.couplings[0][1] == 4.0
+
+
+def test_a_joint_regularization_cools_only_when_all_its_data_sets_are_above_target():
+    # it is every model's smoothness: cooled for the one data set still above
+    # target it left the other models with their smallness alone
+    from types import SimpleNamespace
+
+    from jointinv.solvers.cooling import STALLS_BEFORE_YIELDING, Cooling
+
+    regularizations = {"joint": SimpleNamespace(keys=("a", "b")), "a": SimpleNamespace(keys=("a",))}
+    problem = SimpleNamespace(
+        targets=lambda: {"a": 10.0, "b": 10.0}, betas={"joint": 1.0, "a": 1.0},
+        regularizations=regularizations, couplings=[],
+        above_target=lambda name, m: any(m[k] > 10.0 for k in regularizations[name].keys))
+    cooling = Cooling(problem, 2.0)
+    cooling({"a": 20.0, "b": 20.0})
+    assert problem.betas == {"joint": 0.5, "a": 0.5}
+    # 'a' at target, 'b' above: the joint beta holds until 'b' has stalled, then yields
+    betas = []
+    for _ in range(STALLS_BEFORE_YIELDING + 1):
+        cooling({"a": 5.0, "b": 20.0})
+        betas.append(problem.betas["joint"])
+    # (the first call above is the reference of 'b's first stall)
+    assert betas[:STALLS_BEFORE_YIELDING - 1] == [0.5] * (STALLS_BEFORE_YIELDING - 1)
+    assert betas[STALLS_BEFORE_YIELDING - 1] == 0.25
+    assert problem.betas["a"] == 0.5
