@@ -205,15 +205,20 @@ class JointTotalVariation(Term):
         self.scales = _scales(self.keys, scales)
         self.eps = check_positive_float("eps", eps)
 
-    def __call__(self, models):
+    def squared_gradient(self, models) -> torch.Tensor:
+        """The sum over models of the squared scaled gradient per cell, ``(nz, nx)``."""
         total = 0.0
         for key, model in zip(self.keys, _read(self, models)):
             gx, gz = face_gradients(model / self.scales[key], self.grid)
             total = total + average_faces_to_cells(gx * gx, gz * gz)
+        return total
+
+    def __call__(self, models):
+        total = self.squared_gradient(models)
         return self.grid.dx * self.grid.dz * torch.sqrt(total + self.eps**2).sum()
 
 
-class JointMinimumGradientSupport(Term):
+class JointMinimumGradientSupport(JointTotalVariation):
     """Joint minimum gradient support, majorised for Gauss-Newton (IRLS).
 
     The functional is ``sum_i v_i eps^2 s_i / (s_i + eps^2)`` with the joint
@@ -233,25 +238,14 @@ class JointMinimumGradientSupport(Term):
     Parameters
     ----------
     keys, grid, scales
-        As :class:`JointTotalVariation`.
+        As :class:`JointTotalVariation` (whose joint gradient it shares).
     eps : float
         Gradient [1/m after scaling] above which a cell counts as an edge, > 0.
     """
 
     def __init__(self, keys, grid: Grid, scales=None, eps: float = 1e-6):
-        self.keys = _check_keys(keys, 2)
-        self.grid = _check_grid(grid)
-        self.scales = _scales(self.keys, scales)
-        self.eps = check_positive_float("eps", eps)
+        super().__init__(keys, grid, scales, eps)
         self.weights = None
-
-    def squared_gradient(self, models) -> torch.Tensor:
-        """``s``: the sum over models of the squared scaled gradient per cell, ``(nz, nx)``."""
-        total = 0.0
-        for key, model in zip(self.keys, _read(self, models)):
-            gx, gz = face_gradients(model / self.scales[key], self.grid)
-            total = total + average_faces_to_cells(gx * gx, gz * gz)
-        return total
 
     def support(self, models) -> torch.Tensor:
         """The minimum-gradient-support functional itself (scalar)."""
@@ -259,14 +253,14 @@ class JointMinimumGradientSupport(Term):
         return self.grid.dx * self.grid.dz * (self.eps**2 * s / (s + self.eps**2)).sum()
 
     def reweight(self, models) -> None:
-        """Majorise at ``models``: weights ``eps^4 / (s + eps^2)^2`` (held fixed until the next),
+        """Weights ``eps^4 / (s + eps^2)^2`` at ``models`` (held fixed until the next call),
         scaled by one factor so that the term equals the functional there (as SimPEG's IRLS
         rescales its weights): the betas keep their meaning while edges lose weight."""
         with torch.no_grad():
             s = self.squared_gradient(models)
             weights = self.eps**4 / (s + self.eps**2) ** 2
             weighted = float((weights * s).sum())
-            functional = float((self.eps**2 * s / (s + self.eps**2)).sum())
+            functional = float(self.support(models)) / (self.grid.dx * self.grid.dz)
             scale = functional / weighted if weighted > 0 else 1.0
             self.weights = (scale * weights).detach()
 

@@ -162,9 +162,18 @@ class InversionProblem:
         return all(misfit_values[key] <= targets[key] for key in targets)
 
     def above_target(self, name: str, misfit_values: dict) -> bool:
-        """True when a data set that regularization ``name`` acts on is above its target."""
+        """True when regularization ``name``'s beta should cool: its data set is above target.
+
+        A joint regularization over several data sets is every model's smoothness:
+        cooling it for the one data set still above target would strip the others of
+        theirs, so it counts as above target only when all of its data sets are
+        (Gauss-Newton also cools it when one of them stalls, see
+        :class:`jointinv.solvers.cooling.Cooling`).
+        """
         targets = self.targets()
-        return any(misfit_values[key] > targets[key] for key in self.regularizations[name].keys)
+        keys = self.regularizations[name].keys
+        above = [misfit_values[key] > targets[key] for key in keys]
+        return all(above) if len(keys) > 1 else any(above)
 
     def linearize(self, variables: dict) -> ProblemPoint:
         """The problem at ``variables``: one simulation per data set, reused for everything."""

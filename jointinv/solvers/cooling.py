@@ -67,9 +67,9 @@ class Cooling:
 
         Each beta whose data set is above target is divided by the factor (the
         beta of a joint regularization over several data sets, when all of them
-        are above target or one has stalled); so is each coupling weight over a
-        data set that has stalled :data:`STALLS_BEFORE_YIELDING` times in a row
-        (see :data:`STALL_FRACTION`).
+        are above target or one has stalled: :meth:`InversionProblem.above_target`);
+        so is each coupling weight over a data set that has stalled
+        :data:`STALLS_BEFORE_YIELDING` times in a row (see :data:`STALL_FRACTION`).
         """
         problem, targets = self.problem, self.problem.targets()
         last, self.last, yielding = self.last, {}, set()
@@ -84,15 +84,10 @@ class Cooling:
             if stalls >= STALLS_BEFORE_YIELDING:
                 yielding.add(key)
         for name in problem.betas:
-            keys = set(problem.regularizations[name].keys)
-            if len(keys) > 1:
-                # a joint regularization is every model's smoothness: cooling it for the
-                # one data set still above target strips the others of theirs, so it
-                # cools when all its data sets are above target, or yields like a
-                # coupling when one of them stalls
-                if all(misfits[k] > targets[k] for k in keys) or keys & yielding:
-                    problem.betas[name] /= self.factor
-            elif problem.above_target(name, misfits):
+            # a joint regularization (several data sets) also yields, as couplings do,
+            # when one of its data sets stalls
+            if problem.above_target(name, misfits) or \
+                    set(problem.regularizations[name].keys) & yielding:
                 problem.betas[name] /= self.factor
         _cool_couplings(problem, yielding, self.factor)
         return yielding

@@ -221,13 +221,16 @@ def test_a_joint_regularization_cools_only_when_all_its_data_sets_are_above_targ
     # target it left the other models with their smallness alone
     from types import SimpleNamespace
 
+    from jointinv.problem import InversionProblem
     from jointinv.solvers.cooling import STALLS_BEFORE_YIELDING, Cooling
 
     regularizations = {"joint": SimpleNamespace(keys=("a", "b")), "a": SimpleNamespace(keys=("a",))}
-    problem = SimpleNamespace(
-        targets=lambda: {"a": 10.0, "b": 10.0}, betas={"joint": 1.0, "a": 1.0},
-        regularizations=regularizations, couplings=[],
-        above_target=lambda name, m: any(m[k] > 10.0 for k in regularizations[name].keys))
+    problem = SimpleNamespace(targets=lambda: {"a": 10.0, "b": 10.0},
+                              betas={"joint": 1.0, "a": 1.0},
+                              regularizations=regularizations, couplings=[])
+    problem.above_target = lambda name, m: InversionProblem.above_target(problem, name, m)
+    assert not problem.above_target("joint", {"a": 5.0, "b": 20.0})
+    assert problem.above_target("a", {"a": 20.0, "b": 5.0})
     cooling = Cooling(problem, 2.0)
     cooling({"a": 20.0, "b": 20.0})
     assert problem.betas == {"joint": 0.5, "a": 0.5}
