@@ -192,7 +192,7 @@ SWEEPS = {
     "cross_gradient_unnormalized": ("lambda", (0.01, 0.3, 10.0),
                                     _coupled("cross_gradient_unnormalized")),
     "joint_total_variation regularization": (
-        "regularization_eps", (0.001, 0.01, 1.0),
+        "regularization_eps", (0.00001, 0.0001, 0.001, 0.01, 1.0),
         lambda eps: _joint(regularization="joint_total_variation", regularization_eps=eps)),
     "joint_minimum_gradient_support regularization": (
         "regularization_eps", (0.001, 0.01, 0.1, 1.0),

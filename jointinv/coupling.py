@@ -19,6 +19,8 @@ scalar; all use cell-size-aware gradients (:mod:`jointinv.grid_operators`).
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .grid import Grid
@@ -204,6 +206,15 @@ class JointTotalVariation(Term):
         self.grid = _check_grid(grid)
         self.scales = _scales(self.keys, scales)
         self.eps = check_positive_float("eps", eps)
+        self.amplitudes = dict(self.scales)  # :meth:`balance` rescales from these
+
+    def balance(self, weights: dict) -> None:
+        """Weigh model ``k``'s scaled gradient by ``sqrt(weights[k])``: its scale becomes
+        ``amplitude / sqrt(weights[k])`` (the amplitude given at construction), so that its
+        share of the term grows or shrinks as ``weights[k]`` does (e.g. its beta relative
+        to its starting beta, see :class:`jointinv.joint_regularization.BetaShares`)."""
+        self.scales = {k: self.amplitudes[k] / math.sqrt(
+            check_positive_float(f"weights[{k!r}]", weights[k])) for k in self.keys}
 
     def squared_gradient(self, models) -> torch.Tensor:
         """The sum over models of the squared scaled gradient per cell, ``(nz, nx)``."""

@@ -138,6 +138,11 @@ class BuiltPhysics:
         Bounds of the inversion variable.
     mask : torch.Tensor or None
         Boolean ``(nz, nx)``: True where the model stays at its start.
+    beta_regularization : Term or None
+        When a joint regularization replaced the smoothness: the full Tikhonov
+        term the model would have had, whose Hessian sets the beta of its
+        smallness, so that the smallness weighs what it weighs in a separate
+        inversion (balanced alone it would weigh as much as the data).
     """
 
     key: str
@@ -149,6 +154,7 @@ class BuiltPhysics:
     lower: float | None
     upper: float | None
     mask: torch.Tensor | None = None
+    beta_regularization: Term | None = None
 
     def cells(self) -> Cells:
         """A :class:`Cells` parameterization at the start, with the variable's bounds and mask."""
@@ -302,13 +308,19 @@ class PhysicsSetup:
         reference = self.initial_model if self.reference_model is None else self.reference_model
         weights = (sensitivity_weights(misfit, self.initial_model, self.map.derivative(start))
                    if self.sensitivity_weighting else None)
-        alpha_x, alpha_z = (self.alpha_x, self.alpha_z) if smoothness else (0.0, 0.0)
         if not smoothness and self.alpha_s == 0:
             raise ValueError(f"setup {key!r}: a joint regularization keeps each model's "
                              f"smallness only, so alpha_s must be > 0, got 0")
-        regularization = tikhonov(key, self.operator.grid, self.map.inverse(reference),
-                                  self.alpha_s, alpha_x, alpha_z, cell_weights=weights,
-                                  smallness_norm=self.smallness_norm)
+
+        def regularization(alpha_x, alpha_z):
+            return tikhonov(key, self.operator.grid, self.map.inverse(reference), self.alpha_s,
+                            alpha_x, alpha_z, cell_weights=weights,
+                            smallness_norm=self.smallness_norm)
+
+        full = regularization(self.alpha_x, self.alpha_z)
         lower, upper = variable_bounds(self.map, self.bounds, self.initial_model)
-        return BuiltPhysics(key, self, misfit, regularization, self.map, start, lower, upper,
-                            self.mask)
+        if smoothness:
+            return BuiltPhysics(key, self, misfit, full, self.map, start, lower, upper,
+                                self.mask)
+        return BuiltPhysics(key, self, misfit, regularization(0.0, 0.0), self.map, start,
+                            lower, upper, self.mask, beta_regularization=full)

@@ -101,6 +101,9 @@ class InversionProblem:
         self.maps = {key: maps.get(key, IdentityMap()) for key in self.keys}
         self.regularizations = dict(regularizations)
         self.betas = {key: float(betas.get(key, 1.0)) for key in self.regularizations}
+        #: joint regularizations whose beta stays put: each model's share follows that
+        #: model's own beta instead (:class:`jointinv.joint_regularization.BetaShares`)
+        self.shared_betas = set()
         self.couplings = []
         for name, weight, term in couplings:
             missing = sorted(set(term.keys) - set(self.keys))
@@ -168,8 +171,11 @@ class InversionProblem:
         cooling it for the one data set still above target would strip the others of
         theirs, so it counts as above target only when all of its data sets are
         (Gauss-Newton also cools it when one of them stalls, see
-        :class:`jointinv.solvers.cooling.Cooling`).
+        :class:`jointinv.solvers.cooling.Cooling`). One in :attr:`shared_betas` never
+        cools: its models' shares cool with their own betas.
         """
+        if name in self.shared_betas:
+            return False
         targets = self.targets()
         keys = self.regularizations[name].keys
         above = [misfit_values[key] > targets[key] for key in keys]
@@ -180,10 +186,16 @@ class InversionProblem:
         return ProblemPoint(self, variables)
 
     # -- Hessian pieces for beta estimation -------------------------------------------
-    def regularization_hessian_operator(self, variables: dict) -> dict:
-        """``{name: v -> H_m v}`` per regularization (beta = 1), ``v`` a dict over its models."""
+    def regularization_hessian_operator(self, variables: dict, stand_ins=None) -> dict:
+        """``{name: v -> H_m v}`` per regularization (beta = 1), ``v`` a dict over its models.
+
+        ``stand_ins``: ``{name: Term}`` whose Hessian replaces that of regularization
+        ``name`` (over the same models), e.g. the full Tikhonov term of a model that
+        keeps only its smallness.
+        """
         ops = {}
         for name, term in self.regularizations.items():
+            term = (stand_ins or {}).get(name, term)
             leaves = {k: variables[k].detach().clone().requires_grad_(True) for k in term.keys}
             with torch.enable_grad():
                 grads = torch.autograd.grad(term(leaves), list(leaves.values()),

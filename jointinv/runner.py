@@ -15,6 +15,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from .coupling import Coupling
+from .joint_regularization import BetaShares
 from .masks import apply_mask, hold_fixed_cells
 from .parameterizations import Parameterization
 from .preconditioning import PRECONDITIONERS, step_weights
@@ -381,9 +382,16 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
     point, eigenvalues = None, {}
     if needs_eigenvalues:
         point = problem.linearize(start)
-        estimated = estimate_betas(point, options.beta0_ratio, eigenvalues=eigenvalues)
+        # a model whose smoothness a joint regularization replaced keeps the smallness
+        # beta of a separate inversion (balanced alone, it would weigh like the data)
+        stand_ins = {k: b.beta_regularization for k, b in built.items()
+                     if b.beta_regularization is not None}
+        estimated = estimate_betas(point, options.beta0_ratio, eigenvalues=eigenvalues,
+                                   stand_ins=stand_ins)
     problem.betas = {name: given[name] if name in given else estimated[name]
                      for name in problem.regularizations}
+    if options.solver == "gauss_newton":
+        updates = [*_beta_shares(problem, start), *updates]
     if options.solver == "gauss_newton":
         # the data Hessians of different physics differ by orders of magnitude in
         # their own units: scale each block by its largest data eigenvalue
@@ -428,6 +436,17 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
         variables = {k: problem.maps[k].inverse(properties[k]) for k in keys}
         predicted = {k: built[k].misfit.predict(properties[k]) for k in keys}
     return RunOutput(properties, variables, history, predicted)
+
+
+def _beta_shares(problem, start: dict) -> list:
+    """:class:`BetaShares` of each joint regularization whose models have their own betas:
+    each model's share of it cools with that model's beta."""
+    shares = [BetaShares(problem, name) for name, term in problem.regularizations.items()
+              if hasattr(term, "balance") and all(k in problem.regularizations
+                                                    for k in term.keys)]
+    for share in shares:
+        share.start(start)
+    return shares
 
 
 def make_result(built: dict, output: RunOutput, start: float, method: str) -> InversionResult:

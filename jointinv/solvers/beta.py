@@ -14,20 +14,25 @@ __all__ = ["estimate_betas"]
 
 
 def estimate_betas(point, ratio: float = 1.0, iterations: int = 4,
-                   seed: int = 0, eigenvalues: dict | None = None) -> dict:
+                   seed: int = 0, eigenvalues: dict | None = None,
+                   stand_ins: dict | None = None) -> dict:
     """``{name: beta0}`` per regularization, at a :class:`~jointinv.problem.ProblemPoint`.
 
     The data Hessian products reuse the point's simulations. A regularization
     over several models (a joint one) is balanced against the largest of their
-    data eigenvalues. If ``eigenvalues`` is a dict, it receives
-    ``{"data": {key: lambda_d}, "regularization": {name: lambda_m}}``.
+    data eigenvalues. ``stand_ins`` (``{name: Term}``) are balanced in place of
+    the named regularizations: a model's full Tikhonov term for its smallness
+    alone, so that the smallness gets the beta of a separate inversion. If
+    ``eigenvalues`` is a dict, it receives ``{"data": {key: lambda_d},
+    "regularization": {name: lambda_m}}``.
     """
     models = point.variables
     data_ops = point.data_hessians()
     lam_d = {key: power_iteration(op, models[key], iterations, seed)
              for key, op in data_ops.items()}
     betas, lam_m = {}, {}
-    for name, reg_op in point.problem.regularization_hessian_operator(models).items():
+    for name, reg_op in point.problem.regularization_hessian_operator(
+            models, stand_ins).items():
         keys = point.problem.regularizations[name].keys
         lam_m[name] = power_iteration(reg_op, {k: models[k] for k in keys}, iterations, seed)
         largest = max(lam_d[k] for k in keys)

@@ -14,7 +14,7 @@ __all__ = ["invert_joint", "invert_cross_gradient", "invert_joint_total_variatio
 
 
 def invert_joint(setups: dict, *, coupling="cross_gradient", parameterization=None,
-                 regularization: str = "separate", regularization_eps: float = 0.01,
+                 regularization: str = "separate", regularization_eps: float | None = None,
                  edge_contrast: float | None = None, **solver_options):
     """Invert all data sets at once, coupling the models.
 
@@ -45,9 +45,11 @@ def invert_joint(setups: dict, *, coupling="cross_gradient", parameterization=No
         (each keeps its smallness); ``"joint_minimum_gradient_support"``: the
         sparser joint minimum gradient support does (IRLS); see
         :mod:`jointinv.joint_regularization`.
-    regularization_eps : float
+    regularization_eps : float, optional
         Relative change across one cell below which the joint total variation
-        (or minimum gradient support) acts like an L2 smoothness (default 0.01).
+        (or minimum gradient support) acts like an L2 smoothness (default 1e-4
+        for the joint total variation, 1 for the minimum gradient support:
+        :data:`jointinv.joint_regularization.DEFAULT_EPS`).
     edge_contrast : float, optional
         Structure-guided smoothness: each model's smoothness is relaxed across
         faces where the other models change by more than this relative amount,
