@@ -217,7 +217,8 @@ COMBINATIONS = {
                                {"kind": "petrophysical", "weight": triple[2]}],
                               edge_contrast=triple[0])),
     "joint_total_variation regularization + cross_gradient + resolution-aware petrophysical": (
-        "regularization_eps, lambda cg, lambda petro", ((1e-4, 1.0, 0.1), (1e-4, 0.3, 0.1)),
+        "regularization_eps, lambda cg, lambda petro", ((1e-4, 1.0, 0.1), (1e-4, 0.3, 0.1),
+                                                        (1e-4, 1.0, 0.3), (1e-4, 1.0, 1.0)),
         lambda triple: _joint([{"kind": "cross_gradient", "weight": triple[1]},
                                {"kind": "petrophysical", "weight": triple[2],
                                 "resolution_aware": True}],
