@@ -79,9 +79,11 @@ def joint_regularizations(kind: str, built: dict, eps: float | None = None
     if kind not in JOINT_REGULARIZATIONS:
         raise ValueError(f"regularization must be one of {list(JOINT_REGULARIZATIONS)}, "
                          f"got {kind!r}")
+    if eps is not None:
+        eps = check_positive_float("regularization_eps", eps)
     if kind == "separate":
         return {}, []
-    eps = check_positive_float("regularization_eps", DEFAULT_EPS[kind] if eps is None else eps)
+    eps = DEFAULT_EPS[kind] if eps is None else eps
     grid = next(iter(built.values())).setup.operator.grid
     cell = min(grid.dx, grid.dz)
     if kind == "joint_minimum_gradient_support":

@@ -290,3 +290,23 @@ def test_balance_scales_each_models_share_from_its_amplitude(small_grid, block_m
     # the next balance starts again from the amplitudes, not from the last scales
     term.balance({"a": 1.0, "b": 1.0})
     assert term.scales == {"a": 2.0, "b": 300.0}
+
+
+@pytest.mark.parametrize("regularization", ["separate", "joint_total_variation",
+                                            "joint_minimum_gradient_support"])
+@pytest.mark.parametrize("eps", [0.0, -1.0, float("nan")])
+def test_a_bad_regularization_eps_is_refused_by_name(setups, regularization, eps):
+    with pytest.raises(ValueError, match="regularization_eps"):
+        run_strategy("joint", setups, progress=False, max_iterations=1, coupling=None,
+                     regularization=regularization, regularization_eps=eps)
+
+
+def test_each_joint_regularization_defaults_to_its_own_eps(setups):
+    from jointinv.joint_regularization import DEFAULT_EPS, joint_regularizations
+    from jointinv.strategies.common import build_all
+
+    built = build_all(setups, smoothness=False)
+    cell = min(setups["a"].operator.grid.dx, setups["a"].operator.grid.dz)
+    for kind, eps in DEFAULT_EPS.items():
+        _, (update,) = joint_regularizations(kind, built)
+        assert update.final == pytest.approx(eps / cell)
