@@ -65,6 +65,14 @@ def test_minimum_gradient_support_reweighting_frees_edges_and_keeps_the_scale(
     assert float(term.weights[edge].max()) < 1e-3 * float(term.weights[~edge].min())
     # rescaled so that the reweighted term equals the functional where it was reweighted
     assert float(term(blocky)) == pytest.approx(float(term.support(blocky)), rel=1e-9)
+    # lowering eps keeps an edge's cost and stiffens flat cells: the term does not fade
+    # (with eps^2 as its prefactor it lost a factor 25 here, and the data were over-fitted)
+    smooth = {"a": 1.0 + 1e-3 * block_model, "b": 2.0 + 2e-3 * block_model}
+    before = {"edges": float(term.support(blocky)), "smooth": float(term.support(smooth))}
+    term.eps = 0.01
+    assert float(term.support(blocky)) == pytest.approx(before["edges"], rel=0.05)
+    assert float(term.support(smooth)) > 2.0 * before["smooth"]
+    term.eps = 0.05
     # the same size of edge costs the same whatever its contrast (the support counts cells)
     doubled = {"a": 1.0 + 4.0 * block_model, "b": 2.0 + 8.0 * block_model}
     assert float(term.support(doubled)) == pytest.approx(float(term.support(blocky)), rel=0.05)
