@@ -472,8 +472,8 @@ NOTES = [
     "at 0.1, chi²/N down to 0.34). The joint total variation regularization "
     "with cross-gradient and the resolution-aware mixture at 1 meets both targets on the "
     "five cases (0.802 / 0.827), but its log10 rho mean rests on the dipping dike (0.339), "
-    "whose DC data it over-fits (chi²/N 0.65); like the minimum gradient support at eps 0.1 "
-    "(0.71), it is not made a default.", ""]
+    "whose DC data it over-fits (chi²/N 0.65); like the minimum gradient support below eps "
+    "1 (which over-fits the test toy), it is not made a default.", ""]
 
 
 def write_tables(output: Path, cases) -> Path:
