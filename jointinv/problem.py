@@ -164,6 +164,11 @@ class InversionProblem:
         targets = self.targets()
         return all(misfit_values[key] <= targets[key] for key in targets)
 
+    def tuned_betas(self) -> list:
+        """Names of the betas that solvers cool and rescale: all but :attr:`shared_betas`
+        (a joint regularization whose models' shares follow their own betas)."""
+        return [name for name in self.betas if name not in self.shared_betas]
+
     def above_target(self, name: str, misfit_values: dict) -> bool:
         """True when regularization ``name``'s beta should cool: its data set is above target.
 
@@ -171,11 +176,9 @@ class InversionProblem:
         cooling it for the one data set still above target would strip the others of
         theirs, so it counts as above target only when all of its data sets are
         (Gauss-Newton also cools it when one of them stalls, see
-        :class:`jointinv.solvers.cooling.Cooling`). One in :attr:`shared_betas` never
-        cools: its models' shares cool with their own betas.
+        :class:`jointinv.solvers.cooling.Cooling`). Solvers ask only of the betas in
+        :meth:`tuned_betas`.
         """
-        if name in self.shared_betas:
-            return False
         targets = self.targets()
         keys = self.regularizations[name].keys
         above = [misfit_values[key] > targets[key] for key in keys]

@@ -392,7 +392,6 @@ def run(built: dict, options: SolverOptions, couplings=None, parameterization=No
                      for name in problem.regularizations}
     if options.solver == "gauss_newton":
         updates = [*_beta_shares(problem, start), *updates]
-    if options.solver == "gauss_newton":
         # the data Hessians of different physics differ by orders of magnitude in
         # their own units: scale each block by its largest data eigenvalue
         preconditioner = ({k: 1.0 / eigenvalues["data"][k] for k in keys} if len(keys) > 1

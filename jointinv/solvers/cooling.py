@@ -83,12 +83,11 @@ class Cooling:
             self.last[key] = (misfits[key], stalls)
             if stalls >= STALLS_BEFORE_YIELDING:
                 yielding.add(key)
-        for name in problem.betas:
+        for name in problem.tuned_betas():
             # a joint regularization (several data sets) also yields, as couplings do,
             # when one of its data sets stalls
-            if problem.above_target(name, misfits) or (
-                    name not in problem.shared_betas
-                    and set(problem.regularizations[name].keys) & yielding):
+            if problem.above_target(name, misfits) or \
+                    set(problem.regularizations[name].keys) & yielding:
                 problem.betas[name] /= self.factor
         _cool_couplings(problem, yielding, self.factor)
         return yielding

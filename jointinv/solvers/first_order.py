@@ -121,7 +121,7 @@ def _first_call_returns(value, closure):
 
 def _cool(problem, misfits: dict, factor: float) -> None:
     """Divide each beta whose data set is above its target by ``factor`` (SimPEG's BetaSchedule)."""
-    for name in problem.betas:
+    for name in problem.tuned_betas():
         if problem.above_target(name, misfits):
             problem.betas[name] /= factor
 

@@ -78,9 +78,9 @@ def hold_at_target(problem, misfits: dict, limit: float = 2.0) -> None:
     targets = problem.targets()
     factor = {k: min(max(targets[k] / max(misfits[k], 1e-300), 1.0 / limit), limit)
               for k in targets}
-    for name, term in problem.regularizations.items():
-        if name not in problem.shared_betas:  # those follow their models' betas
-            problem.betas[name] *= min(factor[k] for k in term.keys)
+    for name in problem.tuned_betas():
+        keys = problem.regularizations[name].keys
+        problem.betas[name] *= min(factor[k] for k in keys)
     tightest = min(factor.values())
     problem.couplings = [(name, weight * tightest, term)
                          for name, weight, term in problem.couplings]

@@ -242,6 +242,7 @@ def test_a_joint_regularization_cools_only_when_all_its_data_sets_are_above_targ
                               betas={"joint": 1.0, "a": 1.0}, shared_betas=set(),
                               regularizations=regularizations, couplings=[])
     problem.above_target = lambda name, m: InversionProblem.above_target(problem, name, m)
+    problem.tuned_betas = lambda: InversionProblem.tuned_betas(problem)
     assert not problem.above_target("joint", {"a": 5.0, "b": 20.0})
     assert problem.above_target("a", {"a": 20.0, "b": 5.0})
     cooling = Cooling(problem, 2.0)
